@@ -1,0 +1,68 @@
+"""The backends of `spvit simulate`: one interface, `run(images) -> Trace`, per implementation of the contract.
+
+golden is the NumPy model itself; torch, hls and rtl plug in here as their issues land.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .golden import Bundle, Trace, forward
+
+NAMES = ("golden", "torch", "hls", "rtl")
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend that cannot run here (not built yet, or its tool is missing)."""
+
+
+class GoldenBackend:
+    name = "golden"
+
+    def __init__(self, bundle: Bundle, batch: int = 16):
+        self.bundle = bundle
+        self.batch = batch
+
+    def run(self, images: np.ndarray) -> list[dict[str, np.ndarray]]:
+        out = []
+        for start in range(0, len(images), self.batch):
+            out += forward(self.bundle, images[start:start + self.batch]).per_image()
+        return out
+
+
+PENDING = {
+    "torch": "the torch integer-mode backend arrives with the Brevitas training issue (#3)",
+    "hls": "the HLS C-simulation backend arrives with the HLS kernels issue (#4)",
+    "rtl": "the Verilator RTL backend arrives with the RTL issue (#5)",
+}
+
+
+def make_backend(name: str, bundle: Bundle, **options):
+    if name == "golden":
+        return GoldenBackend(bundle, **options)
+    if name in PENDING:
+        raise BackendUnavailable(f"backend {name!r} is not available yet: {PENDING[name]}")
+    raise BackendUnavailable(f"unknown backend {name!r}; known: {', '.join(NAMES)}")
+
+
+def compare(a: list[dict], b: list[dict]) -> tuple[int, int, list[str]]:
+    """Exact comparison, image by image and tensor by tensor: (tensors compared, mismatches, first reports)."""
+    compared = mismatched = 0
+    reports = []
+    for i, (ta, tb) in enumerate(zip(a, b, strict=True)):
+        for name in sorted(set(ta) | set(tb)):
+            compared += 1
+            x, y = ta.get(name), tb.get(name)
+            if x is None or y is None or x.shape != y.shape or not np.array_equal(x, y):
+                mismatched += 1
+                if len(reports) < 10:
+                    reports.append(f"image {i}: {name} differs" + _where(x, y))
+    return compared, mismatched, reports
+
+
+def _where(x, y) -> str:
+    if x is None or y is None:
+        return " (missing in one backend)"
+    if x.shape != y.shape:
+        return f" (shapes {x.shape} vs {y.shape})"
+    diff = np.argwhere(x != y)
+    return f" ({len(diff)} elements, first at {tuple(diff[0])}: {x[tuple(diff[0])]} vs {y[tuple(diff[0])]})"

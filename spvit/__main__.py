@@ -1,0 +1,5 @@
+import sys
+
+from spvit.cli import main
+
+sys.exit(main())

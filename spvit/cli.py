@@ -1,0 +1,137 @@
+"""The `spvit` command line: one subcommand per user task, growing with each backend."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from spvit import __version__
+from spvit.configs import DEFAULT, ConfigError, load_config, names
+from spvit.sim.backends import NAMES as BACKENDS
+from spvit.sim.backends import BackendUnavailable, compare, make_backend
+from spvit.sim.golden import BundleError, load_bundle, random_bundle
+from spvit.sim.selfcheck import selfcheck
+
+
+def random_images(cfg, count: int, seed: int) -> np.ndarray:
+    """Seeded int8 inputs at the bundle's input scale (the full int8 range, saturation corners included)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(-128, 128, size=(count, cfg.in_chans, cfg.img_size, cfg.img_size), dtype=np.int64)
+
+
+def cmd_simulate(args) -> int:
+    bundle = random_bundle(load_config(args.config), seed=args.seed) if args.random else load_bundle(args.bundle)
+    cfg = bundle.config
+    images = random_images(cfg, args.images, args.seed)
+    source = f"random bundle ({cfg.name}, seed {args.seed})" if args.random else str(args.bundle)
+    print(f"model: {source}; {args.images} random input image(s)")
+    runs = {}
+    for name in [args.backend] + ([args.compare] if args.compare else []):
+        start = time.perf_counter()
+        runs[name] = make_backend(name, bundle).run(images)
+        print(f"{name:>7}: ran {len(images)} image(s) in {time.perf_counter() - start:.2f} s")
+    predictions = [int(np.argmax(t["logits"])) for t in runs[args.backend]]
+    kept = [[len(t[k]) for k in sorted(t) if k.endswith("kept_ids")] for t in runs[args.backend]]
+    print(f"predictions: {predictions[:16]}{' ...' if len(predictions) > 16 else ''}")
+    if kept and kept[0]:
+        print(f"tokens after each stage (first image): {kept[0]}")
+    if not args.compare:
+        return 0
+    compared, mismatched, reports = compare(runs[args.backend], runs[args.compare])
+    for line in reports:
+        print(f"  MISMATCH {line}")
+    print(f"compared {len(images)} image(s), {compared} tensors: {mismatched} mismatched "
+          f"({args.backend} vs {args.compare})")
+    return 1 if mismatched else 0
+
+
+def cmd_selfcheck(args) -> int:
+    return 0 if selfcheck(load_config(args.config), images=args.images, seed=args.seed) else 1
+
+
+def cmd_bundle(args) -> int:
+    if args.action == "random":
+        bundle = random_bundle(load_config(args.config), seed=args.seed)
+        print(f"wrote {bundle.save(args.path)} ({args.config}, seed {args.seed})")
+        return 0
+    bundle = load_bundle(args.path)
+    cfg = bundle.config
+    count = sum(a.size for a in bundle.arrays.values())
+    print(f"{args.path}: valid bundle, config {cfg.name}, {len(bundle.arrays)} arrays, {count:,} integers")
+    print(f"  {cfg.depth} blocks x {cfg.embed_dim} dims x {cfg.num_heads} heads, {cfg.num_patches} patches, "
+          f"{cfg.num_classes} classes")
+    print(f"  pruning: {cfg.prune.score}/{cfg.prune.select} after blocks {list(cfg.prune.after_blocks)}, "
+          f"k = {[bundle.stage_k(s) for s in range(cfg.num_stages)]}, package token {cfg.prune.package}")
+    print(f"  checksum {bundle.checksum()}")
+    return 0
+
+
+def cmd_configs(args) -> int:
+    for name in names():
+        c = load_config(name)
+        print(f"{name:<12} {c.img_size}px/{c.patch_size} -> {c.num_patches} patches, {c.depth} blocks, "
+              f"{c.embed_dim} dims, {c.num_heads} heads; {c.prune.score} pruning after {list(c.prune.after_blocks)}, "
+              f"keep {list(c.prune.keep_ratios)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spvit", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"spvit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("simulate", help="run a model through one backend, optionally compare bit-exactly with a second",
+                       description="Run images through one backend; with --compare, run them through a second one "
+                                   "and compare every tensor exactly. Exits 1 on any mismatch, 2 when a backend is "
+                                   "unavailable.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("bundle", nargs="?", type=Path, help="model bundle (.npz) written by `spvit export` or `spvit bundle random`")
+    src.add_argument("--random", action="store_true", help="use a random valid bundle generated for --config")
+    p.add_argument("--config", default=DEFAULT, help=f"config for --random (default {DEFAULT}): {', '.join(names())}")
+    p.add_argument("--backend", choices=BACKENDS, default="golden", help="backend to run (default golden)")
+    p.add_argument("--compare", choices=BACKENDS, help="second backend to compare with, tensor by tensor, bit for bit")
+    p.add_argument("--images", type=int, default=8, help="number of input images (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random bundle and inputs")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("selfcheck", help="check the golden model on a generated model (the main job for now)",
+                       description="Generate a random model bundle, save and reload it, run images through the "
+                                   "golden model and check the contract's invariants; prints a summary.")
+    p.add_argument("--config", default=DEFAULT, help=f"model config (default {DEFAULT})")
+    p.add_argument("--images", type=int, default=32, help="number of random images (default 32)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_selfcheck)
+
+    p = sub.add_parser("bundle", help="write a random bundle, or validate and describe one",
+                       description="`spvit bundle random PATH --config NAME` writes a random valid bundle; "
+                                   "`spvit bundle info PATH` validates a bundle and prints what it holds.")
+    p.add_argument("action", choices=("random", "info"))
+    p.add_argument("path", type=Path)
+    p.add_argument("--config", default=DEFAULT)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("configs", help="list the shipped model configs", description="List the shipped model configs.")
+    p.set_defaults(func=cmd_configs)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) == "simulate" and args.random == bool(args.bundle):
+        build_parser().error("simulate: give a BUNDLE or --random")
+    try:
+        return args.func(args)
+    except (BundleError, ConfigError) as exc:
+        print(f"spvit: error: {exc}", file=sys.stderr)
+        return 2
+    except BackendUnavailable as exc:
+        print(f"spvit: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
