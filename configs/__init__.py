@@ -67,9 +67,36 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def _check_types(self) -> None:
+        """Types and signs first: every later check divides by these."""
+        def is_int(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def is_num(v):
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        p = self.prune
+        checks = [(isinstance(self.name, str), "name must be a string")]
+        for key in ("img_size", "patch_size", "in_chans", "num_classes", "embed_dim", "depth", "num_heads"):
+            checks.append((is_int(getattr(self, key)) and getattr(self, key) > 0, f"{key} must be a positive integer"))
+        checks += [
+            (is_int(self.se_hidden) and self.se_hidden >= 0, "se_hidden must be an integer >= 0"),
+            (is_num(self.mlp_ratio) and self.mlp_ratio > 0, "mlp_ratio must be a positive number"),
+            (is_num(self.ln_eps) and self.ln_eps > 0, "ln_eps must be a positive number"),
+            (isinstance(p.score, str) and isinstance(p.select, str), "prune.score and prune.select must be strings"),
+            (isinstance(p.package, bool), "prune.package must be true or false"),
+            (all(is_int(a) for a in p.after_blocks), "prune.after_blocks must be integers"),
+            (all(is_num(r) for r in p.keep_ratios + p.thresholds), "keep ratios and thresholds must be numbers"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"config {self.name}: {message}")
+
     def validate(self) -> "ModelConfig":
+        self._check_types()
         p = self.prune
         checks = [
+            (float(self.embed_dim * self.mlp_ratio).is_integer(), "embed_dim * mlp_ratio must be an integer"),
             (self.img_size % self.patch_size == 0, "img_size must be a multiple of patch_size"),
             (self.embed_dim % self.num_heads == 0, "embed_dim must be a multiple of num_heads"),
             (self.head_dim % 4 == 0, "head_dim must be a multiple of 4 (selector widths dh/2, dh/4)"),
@@ -90,13 +117,20 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
+        if not isinstance(data, dict):
+            raise ConfigError(f"a model config must be a mapping, not {type(data).__name__}")
         data = dict(data)
-        prune = dict(data.pop("prune", {}) or {})
+        prune = data.pop("prune", None) or {}
+        if not isinstance(prune, dict):
+            raise ConfigError(f"config {data.get('name', '?')}: prune must be a mapping")
+        prune = dict(prune)
         for key in ("after_blocks", "keep_ratios", "thresholds"):
+            if not isinstance(prune.get(key, ()), (list, tuple)):
+                raise ConfigError(f"config {data.get('name', '?')}: prune.{key} must be a list")
             prune[key] = tuple(prune.get(key, ()))
         try:
             return cls(prune=PruneConfig(**prune), **data).validate()
-        except TypeError as exc:
+        except TypeError as exc:  # unknown or missing keys
             raise ConfigError(f"config {data.get('name', '?')}: {exc}") from None
 
 

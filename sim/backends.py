@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .golden import Bundle, Trace, forward
+from .golden import Bundle, forward
 
 NAMES = ("golden", "torch", "hls", "rtl")
 

@@ -54,6 +54,11 @@ def reciprocal(den, k: int):
     return np.floor_divide(np.int64(1) << np.int64(k), as_i64(den))
 
 
+def bit_length(x):
+    """§2.7 Number of bits of x >= 0 (position of the leading one + 1; 0 for 0), x < 2**53."""
+    return np.frexp(as_i64(x).astype(np.float64))[1].astype(np.int64)
+
+
 def isqrt(n):
     """§2.6 floor(sqrt(n)) for 0 <= n < 2**62, exact (float estimate, then integer correction)."""
     n = as_i64(n)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +152,12 @@ class Bundle:
     """§12.2 A validated bundle; the accessors turn fractional bits into the shifts the operations take."""
 
     def __init__(self, config: ModelConfig, arrays: dict, fracs: dict, scalars: dict):
+        for kind, table in (("fracs", fracs), ("scalars", scalars)):
+            if not isinstance(table, dict):
+                raise BundleSchemaError(f"{kind} must be a mapping of names to integers")
+            bad = [k for k, v in table.items() if not isinstance(v, (int, np.integer)) or isinstance(v, bool)]
+            if bad:
+                raise BundleSchemaError(f"{kind} must be integers: {bad[:5]}")
         self.config = config
         self.arrays = {k: np.asarray(v) for k, v in arrays.items()}
         self.fracs = {k: int(v) for k, v in fracs.items()}
@@ -279,10 +284,14 @@ def load_bundle(path) -> Bundle:
     except OSError as exc:
         raise BundleFormatError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+        npz = np.load(io.BytesIO(raw), allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError("a single array (.npy), not an archive")
+        with npz:  # members decompress on access: a corrupted one fails here
             arrays = {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise BundleFormatError(f"{path}: not a readable .npz bundle (truncated or corrupted?): {exc}") from None
+    except Exception as exc:  # zipfile, zlib, numpy format errors...: any of them means an unreadable file
+        raise BundleFormatError(f"{path}: not a readable .npz bundle (truncated or corrupted?): "
+                                f"{type(exc).__name__}: {exc}") from None
     if META_KEY not in arrays:
         raise BundleFormatError(f"{path}: no {META_KEY} record; not an spvit bundle")
     try:
@@ -291,8 +300,9 @@ def load_bundle(path) -> Bundle:
         raise BundleFormatError(f"{path}: metadata is not valid JSON: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise BundleFormatError(f"{path}: metadata does not describe an {FORMAT}")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise BundleVersionError(f"{path}: format version {meta.get('format_version')!r}, this spvit reads version {FORMAT_VERSION}")
+    version = meta.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise BundleVersionError(f"{path}: format version {version!r}, this spvit reads version {FORMAT_VERSION}")
     for key in ("config", "fracs", "scalars", "checksum"):
         if key not in meta:
             raise BundleFormatError(f"{path}: metadata lacks {key!r}")

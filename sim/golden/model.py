@@ -111,6 +111,8 @@ def prune_stage(bundle: Bundle, s: int, x, ids, n_valid, scores, k=None, thresho
     k = bundle.stage_k(s) if k is None else k
     if cfg.prune.select == "threshold":
         threshold = bundle.stage_threshold(s) if threshold is None else threshold
+    elif threshold is not None:
+        raise ValueError(f"a threshold was given, but model {cfg.name} selects by top-k (prune.select: topk)")
     keep = topk_select(scores, n_valid, s if cfg.prune.package else 0, np.full(bsz, k), threshold)
     cand = candidates(n_valid, s if cfg.prune.package else 0, n)
     pruned = cand & ~keep
