@@ -1,0 +1,67 @@
+"""Shared pytest set-up: the --slow switch and `require_tool`.
+
+- `--slow` (or SPVIT_SLOW=1) runs the tests marked `slow` (long sweeps); without it they are deselected.
+- `require_tool(name)` (a fixture returning a function) locates a tool through spvit.sim.tools. Where the tool is
+  missing it skips the test on a developer's machine, but under CI=true it fails the test, naming what is missing:
+  CI installs the whole toolchain (`make test`), so a missing tool there is a set-up bug, never a reason to skip.
+
+pytest runs with --import-mode=importlib (pyproject.toml): pynq installs a top-level `tests` package into
+site-packages, which must not shadow this folder.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from spvit.sim import tools
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def slow_enabled(config) -> bool:
+    return bool(config.getoption("--slow")) or os.environ.get("SPVIT_SLOW", "") not in {"", "0"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="also run tests marked slow (long sweeps); same as SPVIT_SLOW=1")
+
+
+def pytest_collection_modifyitems(config, items):
+    if slow_enabled(config):
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("slow") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config):
+    return [f"spvit: CI={'true' if in_ci() else 'false'} (missing tools {'fail' if in_ci() else 'skip'}), "
+            f"slow tests {'on' if slow_enabled(config) else 'off (--slow / SPVIT_SLOW=1)'}"]
+
+
+def _require_tool(name: str) -> Path:
+    try:
+        return tools.find(name)
+    except tools.ToolMissing as exc:
+        if in_ci():
+            pytest.fail(f"required tool missing under CI=true: {exc.tool}: {exc.hint}", pytrace=False)
+        pytest.skip(f"{exc.tool} not available: {exc.hint}")
+
+
+@pytest.fixture
+def require_tool():
+    """`require_tool("g++" | "ap_types" | "verilator" | "yosys")` -> its path, else skip (locally) / fail (CI)."""
+    return _require_tool
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
