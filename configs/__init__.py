@@ -138,8 +138,8 @@ def names() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(__package__).iterdir() if p.name.endswith(".yaml"))
 
 
-def load_config(name_or_path: str = DEFAULT) -> ModelConfig:
-    """A shipped config by name (`digits`, `deit_tiny`, `deit_small`) or a YAML file by path."""
+def load_section(name_or_path: str, section: str) -> dict:
+    """One top-level section (`model`, `train`) of a shipped config (by name) or a YAML file (by path)."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.exists():
         text = path.read_text()
@@ -147,4 +147,15 @@ def load_config(name_or_path: str = DEFAULT) -> ModelConfig:
         text = resources.files(__package__).joinpath(f"{name_or_path}.yaml").read_text()
     else:
         raise ConfigError(f"no config {name_or_path!r}; shipped: {', '.join(names())}")
-    return ModelConfig.from_dict(yaml.safe_load(text)["model"])
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name_or_path}: not a YAML mapping")
+    return data.get(section) or {}
+
+
+def load_config(name_or_path: str = DEFAULT) -> ModelConfig:
+    """A shipped config by name (`digits`, `deit_tiny`, `deit_small`) or a YAML file by path."""
+    model = load_section(name_or_path, "model")
+    if not model:
+        raise ConfigError(f"{name_or_path}: no `model` section")
+    return ModelConfig.from_dict(model)

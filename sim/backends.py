@@ -29,16 +29,38 @@ class GoldenBackend:
         return out
 
 
+class TorchBackend:
+    """The trained Brevitas model's integer eval form, run by torch (spvit.quant.export.IntegerModel)."""
+
+    name = "torch"
+
+    def __init__(self, model, batch: int = 64):
+        from spvit.quant.export import IntegerModel
+
+        self.integer = IntegerModel(model)
+        self.batch = batch
+
+    def run(self, images: np.ndarray) -> list[dict[str, np.ndarray]]:
+        out = []
+        for start in range(0, len(images), self.batch):
+            out += self.integer.forward(images[start:start + self.batch]).per_image()
+        return out
+
+
 PENDING = {
-    "torch": "the torch integer-mode backend arrives with the Brevitas training issue (#3)",
     "hls": "the HLS C-simulation backend arrives with the HLS kernels issue (#4)",
     "rtl": "the Verilator RTL backend arrives with the RTL issue (#5)",
 }
 
 
-def make_backend(name: str, bundle: Bundle, **options):
+def make_backend(name: str, bundle: Bundle, model=None, **options):
+    """`model`: the trained torch model the bundle was exported from (needed by the torch backend)."""
     if name == "golden":
         return GoldenBackend(bundle, **options)
+    if name == "torch":
+        if model is None:
+            raise BackendUnavailable("the torch backend runs a trained model: give a checkpoint (ckpt.pt), not a bundle")
+        return TorchBackend(model, **options)
     if name in PENDING:
         raise BackendUnavailable(f"backend {name!r} is not available yet: {PENDING[name]}")
     raise BackendUnavailable(f"unknown backend {name!r}; known: {', '.join(NAMES)}")

@@ -141,9 +141,14 @@ def head(bundle: Bundle, x, f_in: int):
     return bundle.linear("head", bundle.frac("norm.out")).accumulate(y)
 
 
+def per_stage(value, s: int):
+    """§11.3 A run-time override for stage s: None (the bundle's value), one int for every stage, or one per stage."""
+    return value[s] if isinstance(value, (list, tuple)) else value
+
+
 def forward(bundle: Bundle, images, k=None, threshold=None) -> Trace:
     """§11 int8 images [B, C, H, W] -> Trace. `k` / `threshold` override the bundle's run-time values
-    (one value for all stages), as the accelerator's registers would."""
+    (an int for all stages or a list per stage), as the accelerator's registers would."""
     cfg = bundle.config
     x = patch_embed(bundle, np.asarray(images))
     bsz, n, _ = x.shape
@@ -166,7 +171,7 @@ def forward(bundle: Bundle, images, k=None, threshold=None) -> Trace:
                 scores = selector(x, mask, bundle.selector(s), cfg.num_heads)
             scores = np.where(mask, scores, 0)
             trace.stage_n_in.append(n_valid)
-            x, ids, n_valid = prune_stage(bundle, s, x, ids, n_valid, scores, k, threshold)
+            x, ids, n_valid = prune_stage(bundle, s, x, ids, n_valid, scores, per_stage(k, s), per_stage(threshold, s))
             trace.scores.append(scores)
             trace.kept_ids.append(ids)
     trace.logits = head(bundle, x, f)

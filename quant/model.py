@@ -1,0 +1,245 @@
+"""The pruned DeiT-family ViT in Brevitas fixed point: training forward (fake quantization, token masking,
+Gumbel-Softmax or threshold relaxations) and the integer parameters of its eval form (docs/arithmetic.md).
+
+State-dict keys follow timm's VisionTransformer (patch_embed.proj, cls_token, pos_embed, blocks.N.norm1,
+blocks.N.attn.qkv, blocks.N.attn.proj, blocks.N.norm2, blocks.N.mlp.fc1/fc2, norm, head), so a timm DeiT
+checkpoint loads with `load_timm_checkpoint`. Pruning stages live under `stages.S` (selector, threshold).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from spvit.configs import ModelConfig
+
+from .layers import HeadLinear, PatchEmbed, QAct, QLayerNorm, QLinear, fixed_quant
+
+SCORE_EPS = 2.0**-16  # the "+1" of the package weights (§10) in score units
+
+
+class Attention(nn.Module):
+    """§5 Multi-head attention; 1/sqrt(d_head) lives in the q rows of qkv (§5.1), so logits are plain q.k."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = QLinear(dim, 3 * dim)
+        self.proj = QLinear(dim, dim)
+        self.q_quant, self.k_quant, self.v_quant, self.ctx_quant, self.proj_quant = (QAct() for _ in range(5))
+
+    def forward(self, x, present):
+        b, n, d = x.shape
+        qkv = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = self.q_quant(qkv[0]), self.k_quant(qkv[1]), self.v_quant(qkv[2])
+        logits = (q @ k.transpose(-1, -2)).masked_fill(present[:, None, None, :] == 0, float("-inf"))
+        p = logits.softmax(dim=-1)
+        ctx = self.ctx_quant(fixed_quant(p, 8, 0, 255) @ v)
+        out = self.proj_quant(self.proj(ctx.transpose(1, 2).reshape(b, n, d)))
+        return out, fixed_quant(p[:, :, 0, :], 16, 0, 2**16 - 1), ctx[:, :, 0, :]
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1, self.fc2 = QLinear(dim, hidden), QLinear(hidden, dim)
+        self.fc1_quant, self.act_quant, self.fc2_quant = QAct(), QAct(), QAct()
+
+    def forward(self, x):
+        return self.fc2_quant(self.fc2(self.act_quant(F.gelu(self.fc1_quant(self.fc1(x))))))
+
+
+class Block(nn.Module):
+    """§11.2 pre-LN encoder block."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d = cfg.embed_dim
+        self.norm1, self.norm2 = QLayerNorm(d, eps=cfg.ln_eps), QLayerNorm(d, eps=cfg.ln_eps)
+        self.attn = Attention(d, cfg.num_heads)
+        self.mlp = Mlp(d, cfg.mlp_hidden)
+        self.norm1_quant, self.norm2_quant, self.res1_quant, self.out_quant = (QAct() for _ in range(4))
+
+    def forward(self, x, present):
+        a, cls_p, cls_ctx = self.attn(self.norm1_quant(self.norm1(x)), present)
+        x = self.res1_quant(x + a)
+        x = self.out_quant(x + self.mlp(self.norm2_quant(self.norm2(x))))
+        return x, cls_p, cls_ctx
+
+
+class Selector(nn.Module):
+    """§8.2 SPViT multi-head token selector; per-head weights are really per head (HeadLinear)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        h, dh = cfg.num_heads, cfg.head_dim
+        self.heads = h
+        self.norm = QLayerNorm(cfg.embed_dim, eps=cfg.ln_eps)
+        self.in_proj, self.mlp1 = HeadLinear(h, dh, dh), HeadLinear(h, dh, dh // 2)
+        self.mlp2, self.keep = HeadLinear(h, dh // 2, dh // 4), HeadLinear(h, dh // 4, 1)
+        self.se1, self.se2 = QLinear(h, cfg.se_width), QLinear(cfg.se_width, h)
+        names = ("norm", "in_proj", "in_act", "mlp1", "mlp1_act", "mlp2", "mlp2_act", "keep", "se1", "se1_act", "se2")
+        self.quants = nn.ModuleDict({n: QAct() for n in names})
+
+    def forward(self, x, present):
+        q = self.quants
+        b, n, d = x.shape
+        dh = d // self.heads
+        u = q["in_act"](F.gelu(q["in_proj"](self.in_proj(q["norm"](self.norm(x)).view(b, n, self.heads, dh)))))
+        w_tok = present[:, :, None, None]
+        glob = q["in_act"]((u[..., dh // 2:] * w_tok).sum(1, keepdim=True) / w_tok.sum(1, keepdim=True).clamp(min=1))
+        feat = torch.cat([u[..., : dh // 2], glob.expand(-1, n, -1, -1)], dim=-1)
+        hid = q["mlp1_act"](F.gelu(q["mlp1"](self.mlp1(feat))))
+        hid = q["mlp2_act"](F.gelu(q["mlp2"](self.mlp2(hid))))
+        keep = fixed_quant(torch.sigmoid(q["keep"](self.keep(hid))[..., 0]), 8, 0, 255)
+        pooled = q["in_act"](u.mean(-1))
+        w = fixed_quant(torch.sigmoid(q["se2"](self.se2(q["se1_act"](F.gelu(q["se1"](self.se1(pooled))))))), 8, 0, 255)
+        return (w * keep).sum(-1) / w.sum(-1).clamp(min=2.0**-8)
+
+
+class Stage(nn.Module):
+    """One pruning stage: an SPViT selector or an AS-ViT learnable threshold (in score units, [0, 1))."""
+
+    def __init__(self, cfg: ModelConfig, s: int):
+        super().__init__()
+        if cfg.prune.score == "spvit":
+            self.selector = Selector(cfg)
+        init = cfg.prune.thresholds[s] if cfg.prune.thresholds else (0.5 if cfg.prune.score == "spvit" else 0.5 / (cfg.num_patches + 1))
+        self.threshold = nn.Parameter(torch.tensor(float(init)))
+
+
+def asvit_score(cls_p, cls_ctx):
+    """§8.1 in float: class-attention rows weighted by the L2 norm of each head's class-token output."""
+    n = cls_ctx.norm(dim=-1)  # [B, H]
+    n = torch.where(n.sum(-1, keepdim=True) > 0, n, torch.ones_like(n))
+    return (n[:, :, None] * cls_p).sum(1) / n.sum(-1, keepdim=True)
+
+
+def hard_keep(scores, cand, k: int, threshold: float | None):
+    """§9 in float: keep the candidates of rank < k (ties to the lower index) and, in threshold mode,
+    score >= threshold."""
+    b, n = scores.shape
+    key = torch.where(cand > 0, -scores, torch.full_like(scores, float("inf")))
+    order = torch.sort(key, dim=-1, stable=True).indices
+    rank = torch.empty_like(order).scatter_(1, order, torch.arange(n).expand(b, n).contiguous())
+    keep = (cand > 0) & (rank < k)
+    if threshold is not None:
+        keep &= scores >= threshold
+    return keep.to(scores.dtype)
+
+
+def token_pack(x, scores, pruned):
+    """§10 in float: the score-weighted mean of the pruned tokens, weights score + 2**-16; zero if none."""
+    w = pruned * (scores + SCORE_EPS)
+    den = w.sum(-1, keepdim=True)
+    return torch.einsum("bn,bnd->bd", w, x) / den.clamp(min=SCORE_EPS) * (den > 0)
+
+
+class PrunedViT(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.embed_dim
+        self.patch_embed = PatchEmbed(cfg.in_chans, d, cfg.patch_size)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos_embed = nn.Parameter(torch.randn(1, cfg.num_patches + 1, d) * 0.02)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
+        self.norm = QLayerNorm(d, eps=cfg.ln_eps)
+        self.head = QLinear(d, cfg.num_classes)
+        self.input_quant, self.pe_quant, self.pos_quant, self.embed_quant, self.norm_quant = (QAct() for _ in range(5))
+        self.stages = nn.ModuleList(Stage(cfg, s) for s in range(cfg.num_stages))
+        self.stage_after = {a - 1: s for s, a in enumerate(cfg.prune.after_blocks)} if cfg.num_stages else {}
+        self.prune = True  # False: run dense (stage 1 of training, and the dense baseline)
+        self.tau = 1.0  # Gumbel-Softmax temperature (SPViT)
+        self.asvit_tau = 1e-3  # sigmoid temperature of the AS-ViT threshold relaxation, in score units
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+
+    def stage_k(self) -> list[int]:
+        return self.cfg.stage_k()
+
+    def forward(self, images):
+        """Returns (logits, aux): aux['keep'] is [B, S], the patch tokens kept after each stage (differentiable
+        in training), aux['policy'] the final token mask, aux['scores'] per stage."""
+        cfg = self.cfg
+        x = self.pe_quant(torch.cat([self.cls_token.expand(images.shape[0], -1, -1),
+                                     self.patch_embed(self.input_quant(images))], dim=1))
+        x = self.embed_quant(x + self.pos_quant(self.pos_embed))
+        b, n, _ = x.shape
+        present = torch.ones(b, n, dtype=x.dtype)
+        is_patch = torch.ones(b, n, dtype=x.dtype)
+        is_patch[:, 0] = 0
+        keeps, scores_all = [], []
+        for i, blk in enumerate(self.blocks):
+            x, cls_p, cls_ctx = blk(x, present)
+            if i not in self.stage_after or not self.prune:
+                continue
+            s = self.stage_after[i]
+            stage = self.stages[s]
+            scores = stage.selector(x, present) if cfg.prune.score == "spvit" else asvit_score(cls_p, cls_ctx)
+            cand = present * is_patch
+            m = self._decide(scores, cand, s, stage)
+            keep, pruned = cand * m, cand * (1 - m)
+            present = present * (1 - is_patch) + keep
+            keeps.append(keep.sum(-1))
+            scores_all.append(scores)
+            if cfg.prune.package:
+                pkg = blk.out_quant(token_pack(x, scores.detach() if cfg.prune.score == "asvit" else scores, pruned))
+                x = torch.cat([x, pkg[:, None, :]], dim=1)
+                present = torch.cat([present, torch.ones(b, 1, dtype=x.dtype)], dim=1)
+                is_patch = torch.cat([is_patch, torch.zeros(b, 1, dtype=x.dtype)], dim=1)
+        logits = self.head(self.norm_quant(self.norm(x[:, 0])))
+        keep_counts = torch.stack(keeps, dim=1) if keeps else torch.zeros(b, 0)
+        return logits, {"keep": keep_counts, "present": present, "scores": scores_all}
+
+    def _decide(self, scores, cand, s: int, stage: Stage):
+        """Keep decisions of one stage: relaxed with a straight-through hard value in training, the contract's
+        hard rule (§9) in eval."""
+        cfg = self.cfg
+        if not self.training:
+            threshold = float(stage.threshold) if cfg.prune.select == "threshold" else None
+            return hard_keep(scores, cand, self.stage_k()[s], threshold)
+        if cfg.prune.score == "spvit":  # Gumbel-Softmax over keep/drop = logistic noise on the keep logit
+            logit = torch.logit(scores.clamp(1e-4, 1 - 1e-4))
+            u = torch.rand_like(logit).clamp(1e-6, 1 - 1e-6)
+            soft = torch.sigmoid((logit + torch.log(u) - torch.log1p(-u)) / self.tau)
+        else:  # AS-ViT: sigmoid((s - theta) / tau), the threshold learns through it
+            soft = torch.sigmoid((scores - stage.threshold) / self.asvit_tau)
+        return (soft > 0.5).to(soft.dtype) + soft - soft.detach()
+
+
+def fold_attention_scale(qkv_weight: torch.Tensor, qkv_bias: torch.Tensor, heads: int):
+    """§5.1 Multiply the q rows of a float qkv projection by 1/sqrt(d_head) (for checkpoints from timm)."""
+    d = qkv_weight.shape[1]
+    scale = 1.0 / math.sqrt(d // heads)
+    w, b = qkv_weight.clone(), qkv_bias.clone()
+    w[:d] *= scale
+    b[:d] *= scale
+    return w, b
+
+
+def load_timm_checkpoint(model: PrunedViT, path) -> list[str]:
+    """Load a timm VisionTransformer/DeiT state dict (a local file; `model` or `state_dict` wrappers accepted).
+    Folds 1/sqrt(d_head) into q (§5.1). Returns the model keys the checkpoint did not provide (quantizer state,
+    pruning stages); raises KeyError if the checkpoint has backbone keys the model lacks or shapes differ."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for wrapper in ("model", "state_dict"):
+        if isinstance(state, dict) and wrapper in state and isinstance(state[wrapper], dict):
+            state = state[wrapper]
+    own = model.state_dict()
+    state = {k: v for k, v in state.items() if not k.startswith(("dist_token", "head_dist"))}
+    unknown = sorted(k for k in state if k not in own)
+    if unknown:
+        raise KeyError(f"checkpoint keys the model does not have: {unknown[:8]}")
+    wrong = sorted(k for k in state if state[k].shape != own[k].shape)
+    if wrong:
+        raise KeyError(f"checkpoint shapes differ: {[(k, tuple(state[k].shape), tuple(own[k].shape)) for k in wrong[:5]]}")
+    for i in range(model.cfg.depth):
+        key = f"blocks.{i}.attn.qkv"
+        state[f"{key}.weight"], state[f"{key}.bias"] = fold_attention_scale(state[f"{key}.weight"], state[f"{key}.bias"], model.cfg.num_heads)
+    model.load_state_dict(state, strict=False)
+    return sorted(k for k in own if k not in state)
+
+
+__all__ = ["PrunedViT", "load_timm_checkpoint", "fold_attention_scale"]
