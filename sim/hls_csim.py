@@ -2,16 +2,17 @@
 
 `build()` compiles a kernel's ctypes bridge (hw/hls/csim/*.cpp, `extern "C"` functions over plain arrays) into
 build/hls/<name>-<key>/lib<name>.so and returns the cached file while nothing that went into it changed: the key
-hashes the compiler and its version, the flags, the ap_types folder and the contents of the sources and every
-header under hw/hls/. `load()` returns the ctypes.CDLL (one per process). Kernel wrappers below take and return
-numpy arrays and carry the same name as the golden function they must match (spvit.sim.golden.arith.requantize
-<-> requantize here).
+hashes the compiler and its version, the flags, the ap_types folder and the contents of the sources and of every
+project header they include (directly or not). `load()` returns the ctypes.CDLL (one per process). The kernel
+wrappers take and return numpy arrays and carry the same name as the golden function they must match; they live in
+spvit.sim.hls_kernels (spvit.sim.golden.arith.requantize <-> spvit.sim.hls_kernels.requantize).
 """
 from __future__ import annotations
 
 import ctypes
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 from functools import lru_cache
@@ -27,8 +28,10 @@ REPO = tools.REPO
 HLS_DIR = REPO / "hw" / "hls"
 # ap_quiet.h is force-included: it includes the ap_types headers with their false -Wuninitialized silenced.
 PRELUDE = HLS_DIR / "csim" / "ap_quiet.h"
+# -Wno-unused-label: HLS loops are labelled for Vitis directives and reports (`Product: for ...`); no goto uses them.
 CXXFLAGS: tuple[str, ...] = (
     "-std=c++17", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-Wno-unknown-pragmas",
+    "-Wno-unused-label",
 )
 
 
@@ -55,8 +58,25 @@ def _resolve(path: str | os.PathLike) -> Path:
     return p if p.is_absolute() else HLS_DIR / p
 
 
-def _default_depends() -> list[Path]:
-    return sorted(p for p in HLS_DIR.rglob("*") if p.suffix in {".h", ".hpp", ".cpp", ".cc"} and p.is_file())
+_INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.MULTILINE)
+
+
+def _default_depends(sources: Sequence[Path]) -> list[Path]:
+    """The sources, the forced include and every project header they reach through `#include "..."` (searched
+    beside the including file, then in hw/hls/), so editing one kernel's header rebuilds only its users."""
+    seen: set[Path] = set()
+    todo = [*sources, PRELUDE]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        for name in _INCLUDE.findall(path.read_text(errors="replace")):
+            for base in (path.parent, HLS_DIR):
+                if (base / name).is_file():
+                    todo.append((base / name).resolve())
+                    break
+    return sorted(seen)
 
 
 def command(sources: Sequence[Path], out: Path, include_dirs: Iterable[Path] = (), extra_flags: Iterable[str] = ()):
@@ -82,7 +102,7 @@ def build(
     each compiles into a private temporary file and renames it into place.
     """
     srcs = [_resolve(s) for s in sources]
-    deps = sorted(set(srcs) | set(_default_depends() if depends is None else map(_resolve, depends)))
+    deps = sorted(set(srcs) | set(_default_depends(srcs) if depends is None else map(_resolve, depends)))
     h = hashlib.sha256()
     cxx = str(tools.gxx())
     for part in (_compiler_id(cxx), " ".join(CXXFLAGS), " ".join(extra_flags), _ap_types_id(tools.ap_types_include()),
@@ -134,56 +154,3 @@ def as_c(array, dtype) -> np.ndarray:
 def ndptr(dtype, writeable: bool = False):
     flags = ("C_CONTIGUOUS", "WRITEABLE") if writeable else ("C_CONTIGUOUS",)
     return np.ctypeslib.ndpointer(dtype=dtype, flags=flags)
-
-
-# ---- kernels ---------------------------------------------------------------------------------------------------
-
-
-# hw/hls/requantize.hpp configurations the bridge instantiates: name -> index in requantize_csim.cpp.
-REQUANTIZE_CONFIGS = {
-    "default": 0,  # spvit::requantize_config, shifts [-8, 31], ap_int<6>
-    "full": 1,  # spvit::requantize_full_config, shifts [-32, 40] (docs/arithmetic.md §2.3), ap_int<7>
-}
-
-
-@lru_cache(maxsize=None)
-def _requantize_lib() -> ctypes.CDLL:
-    lib = load("requantize", ["csim/requantize_csim.cpp"])
-    lib.spvit_requantize_i32_i8.argtypes = [
-        ctypes.c_int, ndptr(np.int32), ndptr(np.int32), ndptr(np.int8, True), ctypes.c_int64,
-    ]
-    lib.spvit_requantize_i32_i8.restype = ctypes.c_int
-    for fn in (lib.spvit_requantize_shift_min, lib.spvit_requantize_shift_max):
-        fn.argtypes = [ctypes.c_int]
-        fn.restype = ctypes.c_int
-    return lib
-
-
-def _config_index(config: str) -> int:
-    try:
-        return REQUANTIZE_CONFIGS[config]
-    except KeyError:
-        raise ValueError(f"unknown requantize config {config!r}; known: {', '.join(REQUANTIZE_CONFIGS)}") from None
-
-
-def requantize_shift_range(config: str = "default") -> tuple[int, int]:
-    """[min, max] shift that a configuration of hw/hls/requantize.hpp accepts."""
-    lib, index = _requantize_lib(), _config_index(config)
-    return lib.spvit_requantize_shift_min(index), lib.spvit_requantize_shift_max(index)
-
-
-def requantize(acc, shift, config: str = "default") -> np.ndarray:
-    """hw/hls/requantize.hpp (ap_int<32> -> ap_int<8>) run by g++; same contract as golden arith.requantize.
-
-    `shift` is a scalar or an array broadcastable to `acc`'s shape; `config` picks the shift range
-    (REQUANTIZE_CONFIGS).
-    """
-    index = _config_index(config)
-    acc_c = as_c(acc, np.int32)
-    shift_c = as_c(np.broadcast_to(np.asarray(shift), acc_c.shape), np.int32)
-    out = np.empty(acc_c.shape, dtype=np.int8)
-    rc = _requantize_lib().spvit_requantize_i32_i8(index, acc_c.ravel(), shift_c.ravel(), out.reshape(-1), acc_c.size)
-    if rc != 0:
-        lo, hi = requantize_shift_range(config)
-        raise ValueError(f"shift outside [{lo}, {hi}] (requantize config {config!r})")
-    return out

@@ -6,13 +6,13 @@ import os
 import numpy as np
 import pytest
 
-from spvit.sim import hls_csim
+from spvit.sim import hls_csim, hls_kernels
 from spvit.sim.golden import arith
 
 pytestmark = pytest.mark.hls
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-# configuration name in spvit.sim.hls_csim.REQUANTIZE_CONFIGS -> the shift range it must support
+# configuration name in spvit.sim.hls_kernels.REQUANTIZE_CONFIGS -> the shift range it must support
 RANGES = {"default": (-8, 31), "full": (-32, 40)}
 
 
@@ -63,7 +63,7 @@ def random_vectors(rng: np.random.Generator, n: int, shift_min: int, shift_max: 
 
 
 def assert_bit_exact(acc: np.ndarray, shift: np.ndarray, config: str = "default"):
-    got = hls_csim.requantize(acc, shift, config)
+    got = hls_kernels.requantize(acc, shift, config)
     want = arith.requantize(acc, shift)
     assert got.dtype == np.int8
     if not np.array_equal(got, want.astype(np.int8)) or not np.array_equal(got.astype(np.int64), want):
@@ -73,7 +73,7 @@ def assert_bit_exact(acc: np.ndarray, shift: np.ndarray, config: str = "default"
 
 
 def test_shift_ranges(config):
-    assert hls_csim.requantize_shift_range(config) == RANGES[config]
+    assert hls_kernels.requantize_shift_range(config) == RANGES[config]
 
 
 def test_requantize_corners(config):
@@ -109,29 +109,29 @@ def test_requantize_known_values():
     for config, rows in (("default", table), ("full", table + full_only)):
         acc, shift, want = (np.array(c, dtype=np.int64) for c in zip(*rows))
         assert np.array_equal(arith.requantize(acc, shift), want)
-        assert np.array_equal(hls_csim.requantize(acc, shift, config).astype(np.int64), want), config
+        assert np.array_equal(hls_kernels.requantize(acc, shift, config).astype(np.int64), want), config
 
 
 def test_scalar_shift_broadcasts():
     acc = np.arange(-1000, 1000, 7)
-    assert np.array_equal(hls_csim.requantize(acc, 3), arith.requantize(acc, 3))
+    assert np.array_equal(hls_kernels.requantize(acc, 3), arith.requantize(acc, 3))
 
 
 @pytest.mark.parametrize("side", [0, 1])
 def test_shift_out_of_range_rejected(config, side):
     bad = RANGES[config][0] - 1 if side == 0 else RANGES[config][1] + 1
     with pytest.raises(ValueError, match="shift outside"):
-        hls_csim.requantize([1, 2, 3], [0, bad, 0], config)
+        hls_kernels.requantize([1, 2, 3], [0, bad, 0], config)
 
 
 def test_unknown_config():
     with pytest.raises(ValueError, match="unknown requantize config"):
-        hls_csim.requantize([1], 0, "nope")
+        hls_kernels.requantize([1], 0, "nope")
 
 
 def test_accumulator_must_fit_int32():
     with pytest.raises(ValueError, match="int32"):
-        hls_csim.requantize([INT32_MAX + 1], 0)
+        hls_kernels.requantize([INT32_MAX + 1], 0)
 
 
 def test_build_is_cached(tmp_path, monkeypatch):
