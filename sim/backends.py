@@ -1,6 +1,7 @@
 """The backends of `spvit simulate`: one interface, `run(images) -> Trace`, per implementation of the contract.
 
-golden is the NumPy model itself; torch, hls and rtl plug in here as their issues land.
+golden is the NumPy model itself; torch runs a trained model's integer eval form, hls the C-simulated HLS kernels;
+rtl plugs in here as its issue lands.
 """
 from __future__ import annotations
 
@@ -48,9 +49,24 @@ class TorchBackend:
 
 
 PENDING = {
-    "hls": "the HLS C-simulation backend arrives with the HLS kernels issue (#4)",
     "rtl": "the Verilator RTL backend arrives with the RTL issue (#5)",
 }
+
+
+def _hls_backend(bundle: Bundle, **options):
+    """The C-simulated HLS kernels; unavailable (not an error of the model) when g++ or ap_types is missing or the
+    csim bridge is not instantiated for the model's dimensions."""
+    from . import tools
+    from .hls_backend import HlsBackend
+
+    try:
+        tools.gxx()
+        tools.ap_types_include()
+        return HlsBackend(bundle, **options)
+    except tools.ToolMissing as exc:
+        raise BackendUnavailable(f"backend 'hls' needs {exc}") from None
+    except ValueError as exc:
+        raise BackendUnavailable(f"backend 'hls': {exc}") from None
 
 
 def make_backend(name: str, bundle: Bundle, model=None, **options):
@@ -61,6 +77,8 @@ def make_backend(name: str, bundle: Bundle, model=None, **options):
         if model is None:
             raise BackendUnavailable("the torch backend runs a trained model: give a checkpoint (ckpt.pt), not a bundle")
         return TorchBackend(model, **options)
+    if name == "hls":
+        return _hls_backend(bundle, **options)
     if name in PENDING:
         raise BackendUnavailable(f"backend {name!r} is not available yet: {PENDING[name]}")
     raise BackendUnavailable(f"unknown backend {name!r}; known: {', '.join(NAMES)}")
