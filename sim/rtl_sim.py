@@ -22,6 +22,11 @@ RTL_DIR = REPO / "hw" / "rtl"
 TB_DIR = REPO / "sim" / "tb"
 
 
+# --output-split 0: one C++ file per model. Verilator's default splitting of large models names a precompiled
+# header (Vtop__pch.h.fast) that the runner's build does not produce, and the build fails.
+BUILD_ARGS = ("--assert", "--output-split", "0")
+
+
 def build_root() -> Path:
     return tools.build_root("rtl")
 
@@ -85,7 +90,7 @@ def run_cocotb(
     build_dir: str | os.PathLike,
     parameters: Mapping[str, object] = {},
     extra_env: Mapping[str, str] = {},
-    build_args: Sequence[str] = ("--assert",),
+    build_args: Sequence[str] = BUILD_ARGS,
     expect_tests: int | None = None,
     seed: int | None = 1,
     run_name: str = "sim",

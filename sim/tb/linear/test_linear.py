@@ -1,0 +1,344 @@
+"""cocotb testbench for hw/rtl/linear.sv (through sim/tb/linear/linear_tb.sv: one instance per parameter set, each
+with its own weight/bias BRAMs): every output lane checked against the golden linear (+ requantize),
+docs/arithmetic.md §3 / §2.3.
+
+Run from tests/test_rtl_linear.py, which builds linear_tb with the parameter sets listed in $SPVIT_TB_CONFIGS (JSON:
+[{name, IN_DIM, OUT_DIM, SIMD, PE, ACC_OUT, MEM_LATENCY}, ...], instance k = entry k, selected by the `sel` port).
+Weights are loaded through the testbench top's memory write ports in the layout of
+spvit.sim.rtl_layout.linear_weight_words / linear_bias_words (the host driver's layout).
+
+Tests, each once per parameter set
+- run_test x (idle, backpressure): random narrow-range weights, biases up to +-2**30, sequences of random token
+  counts, shifts drawn from the contract's range [-32, 40] and from the range where outputs do not saturate.
+- test_saturation_corners: all-+127 / all--128 inputs against all-+-127 weights and +-2**30 biases.
+- test_throughput: one long sequence, no idle, no backpressure: measures cycles per token at steady state and
+  writes MAC utilisation = useful MACs / (SIMD * PE * cycles) to $SPVIT_TB_RESULT_JSON (one entry per set).
+- test_reset_mid_stream: reset with tokens in flight; the next sequence must still be exact.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import warnings
+from dataclasses import dataclass
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.handle import Immediate
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+from spvit.sim.golden.arith import MAX_ABS_BIAS, linear, requantize
+from spvit.sim.rtl_layout import linear_bias_words, linear_weight_words, pack_lanes, unpack_lanes
+
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
+
+DEFAULT_CONFIGS = [dict(name="small", IN_DIM=16, OUT_DIM=8, SIMD=4, PE=2, ACC_OUT=0, MEM_LATENCY=1)]
+CONFIGS = json.loads(os.environ.get("SPVIT_TB_CONFIGS", "null")) or DEFAULT_CONFIGS
+SHIFT_WIDTH = int(os.environ.get("SPVIT_TB_SHIFT_WIDTH", "7"))
+# tokens streamed by each run_test variant, and by the throughput test
+TOKENS = int(os.environ.get("SPVIT_TB_TOKENS", "40"))
+THROUGHPUT_TOKENS = int(os.environ.get("SPVIT_TB_THROUGHPUT_TOKENS", "24"))
+RESULT_JSON = os.environ.get("SPVIT_TB_RESULT_JSON", "")
+# golden-model override for the must-fail check: a shift offset applied to the golden requantize only
+GOLDEN_SHIFT_OFFSET = int(os.environ.get("SPVIT_TB_GOLDEN_SHIFT_OFFSET", "0"))
+SHIFT_MIN, SHIFT_MAX = -32, 40  # docs/arithmetic.md §2.3
+CFG_INDEX = list(range(len(CONFIGS)))
+
+
+@dataclass
+class Cfg:
+    index: int
+    name: str
+    IN_DIM: int
+    OUT_DIM: int
+    SIMD: int
+    PE: int
+    ACC_OUT: int
+    MEM_LATENCY: int
+
+    @property
+    def SF(self):
+        return self.IN_DIM // self.SIMD
+
+    @property
+    def NF(self):
+        return self.OUT_DIM // self.PE
+
+    @property
+    def OUT_LANE(self):
+        return 32 if self.ACC_OUT else 8
+
+
+def get_cfg(index: int) -> Cfg:
+    return Cfg(index=index, **CONFIGS[index])
+
+
+class TB:
+    def __init__(self, dut, cfg: Cfg):
+        self.dut = dut
+        self.cfg = cfg
+        self.log = logging.getLogger("cocotb.tb")
+        self.log.setLevel(logging.INFO)
+        Clock(dut.clk, 10, unit="ns").start()
+        # One "byte" per beat (the shared ports are as wide as the widest instance): beats are packed here.
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        dut.sel.value = cfg.index
+        dut.shift.value = 0
+        dut.w_wr_en.value = 0
+        dut.b_wr_en.value = 0
+        self.log.info("parameter set %d %s", cfg.index, CONFIGS[cfg.index])
+
+    def set_idle_generator(self, generator=None):
+        if generator:
+            self.source.set_pause_generator(generator())
+
+    def set_backpressure_generator(self, generator=None):
+        if generator:
+            self.sink.set_pause_generator(generator())
+
+    async def reset(self):
+        self.dut.rst.value = Immediate(0)
+        await ClockCycles(self.dut.clk, 2)
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 2)
+        self.dut.rst.value = 0
+        await ClockCycles(self.dut.clk, 2)
+
+    def set_shift(self, shift: int):
+        self.dut.shift.value = shift & ((1 << SHIFT_WIDTH) - 1)
+
+    async def load(self, weight: np.ndarray, bias: np.ndarray):
+        """Write the weight and bias memories in the host driver's layout (sim/rtl_layout.py)."""
+        dut, c = self.dut, self.cfg
+        await RisingEdge(dut.clk)
+        for addr, word in enumerate(linear_weight_words(weight, c.SIMD, c.PE)):
+            dut.w_wr_en.value = 1
+            dut.w_wr_addr.value = addr
+            dut.w_wr_data.value = word
+            await RisingEdge(dut.clk)
+        dut.w_wr_en.value = 0
+        for addr, word in enumerate(linear_bias_words(bias, c.PE)):
+            dut.b_wr_en.value = 1
+            dut.b_wr_addr.value = addr
+            dut.b_wr_data.value = word
+            await RisingEdge(dut.clk)
+        dut.b_wr_en.value = 0
+        await RisingEdge(dut.clk)
+
+    async def send(self, x: np.ndarray):
+        """One sequence: tokens x [T, IN_DIM] int8 as SF beats of SIMD lanes each, tlast on the last beat."""
+        beats = np.asarray(x, dtype=np.int64).reshape(-1, self.cfg.SIMD)
+        await self.source.send(AxiStreamFrame([pack_lanes(b, 8) for b in beats]))
+
+    async def recv(self, tokens: int) -> np.ndarray:
+        c = self.cfg
+        frame = await self.sink.recv()
+        assert len(frame.tdata) == tokens * c.NF, \
+            f"{len(frame.tdata)} output beats for {tokens} tokens of {c.NF} beats (tlast misplaced?)"
+        got = np.concatenate([unpack_lanes(w, c.PE, c.OUT_LANE) for w in frame.tdata])
+        return got.reshape(tokens, c.OUT_DIM)
+
+
+def golden(x, weight, bias, shift, cfg: Cfg):
+    acc = linear(x, weight, bias)
+    return acc if cfg.ACC_OUT else requantize(acc, shift + GOLDEN_SHIFT_OFFSET)
+
+
+def random_pause(probability: float, seed: int):
+    def generator():
+        rng = random.Random(seed)
+        while True:
+            yield rng.random() < probability
+    return generator
+
+
+def random_layer(rng: np.random.Generator, cfg: Cfg):
+    weight = rng.integers(-127, 128, (cfg.OUT_DIM, cfg.IN_DIM), dtype=np.int64)
+    # mostly accumulator-sized biases, some at the +-2**30 limit
+    small = rng.integers(-(1 << 16), (1 << 16) + 1, cfg.OUT_DIM, dtype=np.int64)
+    large = rng.integers(-MAX_ABS_BIAS, MAX_ABS_BIAS + 1, cfg.OUT_DIM, dtype=np.int64)
+    large[rng.random(cfg.OUT_DIM) < 0.1] = MAX_ABS_BIAS * rng.choice([-1, 1])
+    bias = np.where(rng.random(cfg.OUT_DIM) < 0.2, large, small)
+    return weight, bias
+
+
+def random_shift(rng: np.random.Generator, cfg: Cfg) -> int:
+    # a third from the whole contract range, the rest where int8 outputs mostly do not saturate:
+    # |acc| ~ sqrt(IN_DIM) * 127 * 74 (uniform int8 x uniform int8) -> shift ~ log2 of that minus 7
+    if rng.random() < 0.33:
+        return int(rng.integers(SHIFT_MIN, SHIFT_MAX + 1))
+    centre = int(np.log2(np.sqrt(cfg.IN_DIM) * 127 * 74)) - 6
+    return int(np.clip(centre + rng.integers(-3, 4), SHIFT_MIN, SHIFT_MAX))
+
+
+def check(tb, name, got, want) -> int:
+    bad = np.argwhere(got != want)
+    for t, o in bad[:5]:
+        tb.log.error("[%s] %s token %d out %d: rtl %d, golden %d", tb.cfg.name, name, t, o, got[t, o], want[t, o])
+    return len(bad)
+
+
+@cocotb.test()
+@cocotb.parametrize(cfg=CFG_INDEX, idle=[False, True], backpressure=[False, True])
+async def run_test(dut, cfg: int, idle: bool, backpressure: bool):
+    c = get_cfg(cfg)
+    tb = TB(dut, c)
+    seed = 500 + 4 * cfg + 2 * idle + backpressure
+    rng = np.random.default_rng(seed)
+    tb.set_idle_generator(random_pause(0.3, seed) if idle else None)
+    tb.set_backpressure_generator(random_pause(0.5, seed + 7) if backpressure else None)
+    await tb.reset()
+    weight, bias = random_layer(rng, c)
+    await tb.load(weight, bias)
+
+    mismatches = lanes = sent_tokens = groups = 0
+    while sent_tokens < TOKENS:
+        # one shift per group of sequences: the shift is held while a sequence is in flight
+        shift = random_shift(rng, c)
+        tb.set_shift(shift)
+        seqs = []
+        for _ in range(int(rng.integers(1, 4))):
+            t = int(rng.integers(1, 6))
+            x = rng.integers(-128, 128, (t, c.IN_DIM), dtype=np.int64)
+            if rng.random() < 0.2:
+                x[:, :] = rng.choice([-128, 127])
+            await tb.send(x)
+            seqs.append(x)
+            sent_tokens += t
+        for k, x in enumerate(seqs):
+            got = await tb.recv(len(x))
+            mismatches += check(tb, f"group {groups} seq {k} shift {shift}", got, golden(x, weight, bias, shift, c))
+            lanes += got.size
+        groups += 1
+        if groups % 4 == 0 and sent_tokens < TOKENS:
+            weight, bias = random_layer(rng, c)  # reload between sequences (the DUT is idle here)
+            await tb.load(weight, bias)
+
+    assert tb.sink.empty(), "extra output beats after the last sequence"
+    assert mismatches == 0, f"{mismatches} of {lanes} outputs differ from golden linear"
+    tb.log.info("[%s] %d tokens in %d shift groups, %d outputs: bit-exact", c.name, sent_tokens, groups, lanes)
+    await ClockCycles(dut.clk, 4)
+
+
+@cocotb.test()
+@cocotb.parametrize(cfg=CFG_INDEX)
+async def test_saturation_corners(dut, cfg: int):
+    """Extreme accumulators: all-+127 / all--128 inputs, all-+-127 weights, +-2**30 biases, extreme shifts."""
+    c = get_cfg(cfg)
+    tb = TB(dut, c)
+    rng = np.random.default_rng(77 + cfg)
+    await tb.reset()
+    mismatches = lanes = 0
+    for wsign in (127, -127):
+        weight = np.full((c.OUT_DIM, c.IN_DIM), wsign, dtype=np.int64)
+        weight[1::2] = -wsign  # odd rows opposite sign
+        bias = np.resize(np.array([MAX_ABS_BIAS, -MAX_ABS_BIAS, 0, 1, -MAX_ABS_BIAS, MAX_ABS_BIAS], dtype=np.int64),
+                         c.OUT_DIM)
+        await tb.load(weight, bias)
+        alternating = np.resize(np.array([127, -128], dtype=np.int64), c.IN_DIM)
+        x = np.stack([np.full(c.IN_DIM, 127), np.full(c.IN_DIM, -128), alternating, np.zeros(c.IN_DIM)]).astype(np.int64)
+        shifts = [SHIFT_MIN, -1, 0, 1, 7, 8, 23, 24, 30, 31, 32, SHIFT_MAX, int(rng.integers(9, 23))]
+        if c.NF * c.SF > 32:
+            shifts = shifts[::3]  # long tokens: a subset of the shifts keeps the run short
+        for shift in shifts:
+            tb.set_shift(shift)
+            await tb.send(x)
+            got = await tb.recv(len(x))
+            mismatches += check(tb, f"w {wsign} shift {shift}", got, golden(x, weight, bias, shift, c))
+            lanes += got.size
+            if c.ACC_OUT:
+                break  # the shift plays no part
+    assert mismatches == 0, f"{mismatches} of {lanes} outputs differ from golden linear"
+    tb.log.info("[%s] saturation corners, %d outputs: bit-exact", c.name, lanes)
+
+
+@cocotb.test()
+@cocotb.parametrize(cfg=CFG_INDEX)
+async def test_throughput(dut, cfg: int):
+    """Steady state without idle or backpressure: cycles per token and MAC utilisation."""
+    c = get_cfg(cfg)
+    tb = TB(dut, c)
+    rng = np.random.default_rng(99 + cfg)
+    await tb.reset()
+    weight, bias = random_layer(rng, c)
+    await tb.load(weight, bias)
+    shift = random_shift(rng, c)
+    tb.set_shift(shift)
+
+    in_cycles, out_cycles = [], []
+
+    async def monitor():
+        # handshakes of the cycle after each edge, sampled once the cycle's values have settled
+        cycle = 0
+        while True:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            cycle += 1
+            if dut.s_axis_tvalid.value == 1 and dut.s_axis_tready.value == 1:
+                in_cycles.append(cycle)
+            if dut.m_axis_tvalid.value == 1 and dut.m_axis_tready.value == 1:
+                out_cycles.append(cycle)
+
+    mon = cocotb.start_soon(monitor())
+    x = rng.integers(-128, 128, (THROUGHPUT_TOKENS, c.IN_DIM), dtype=np.int64)
+    await tb.send(x)
+    got = await tb.recv(len(x))
+    mon.cancel()
+    mismatches = check(tb, "throughput", got, golden(x, weight, bias, shift, c))
+    assert mismatches == 0, f"{mismatches} of {got.size} outputs differ from golden linear"
+
+    # latency of an idle array: last input beat of token 0 -> first output beat (documented in linear.sv)
+    latency = out_cycles[0] - in_cycles[c.SF - 1]
+    assert latency == c.SF + c.MEM_LATENCY + 3, f"latency {latency}, documented SF + MEM_LATENCY + 3"
+    beat_cycles = out_cycles
+    # steady state: skip the first quarter of the tokens (pipeline fill), time the last beats of the rest
+    last_beats = beat_cycles[c.NF - 1::c.NF]
+    assert len(last_beats) == THROUGHPUT_TOKENS
+    first = THROUGHPUT_TOKENS // 4
+    cycles_per_token = (last_beats[-1] - last_beats[first]) / (THROUGHPUT_TOKENS - 1 - first)
+    utilisation = c.IN_DIM * c.OUT_DIM / (c.SIMD * c.PE * cycles_per_token)
+    tb.log.info("[%s] steady state: %.2f cycles/token (ideal %d), MAC utilisation %.3f (IN %d OUT %d SIMD %d PE %d), "
+                "latency %d", c.name, cycles_per_token, c.NF * c.SF, utilisation, c.IN_DIM, c.OUT_DIM, c.SIMD, c.PE,
+                latency)
+    if RESULT_JSON:
+        stats = json.loads(open(RESULT_JSON).read()) if os.path.exists(RESULT_JSON) else {}
+        stats[c.name] = dict(cycles_per_token=cycles_per_token, ideal_cycles_per_token=c.NF * c.SF,
+                             mac_utilisation=utilisation, latency=latency, tokens=THROUGHPUT_TOKENS,
+                             **CONFIGS[cfg])
+        with open(RESULT_JSON, "w") as fh:
+            json.dump(stats, fh, indent=1)
+
+
+@cocotb.test()
+@cocotb.parametrize(cfg=CFG_INDEX)
+async def test_reset_mid_stream(dut, cfg: int):
+    """Reset with tokens buffered, in the MAC pipeline and in the output FIFO; the next sequence is exact."""
+    c = get_cfg(cfg)
+    tb = TB(dut, c)
+    rng = np.random.default_rng(123 + cfg)
+    await tb.reset()
+    weight, bias = random_layer(rng, c)
+    await tb.load(weight, bias)
+    shift = random_shift(rng, c)
+    tb.set_shift(shift)
+    tb.sink.pause = True  # outputs pile up: FIFO full, both input banks full
+    await tb.send(rng.integers(-128, 128, (12, c.IN_DIM), dtype=np.int64))
+    await ClockCycles(dut.clk, c.NF * c.SF + 3 * c.SF + 20)
+    assert dut.s_axis_tready.value == 0, "expected a stalled input (both banks full)"
+    await tb.reset()
+    assert dut.m_axis_tvalid.value == 0
+    tb.source.clear()
+    tb.sink.clear()
+    await tb.reset()
+    tb.sink.pause = False
+    x = rng.integers(-128, 128, (3, c.IN_DIM), dtype=np.int64)
+    await tb.send(x)
+    got = await tb.recv(len(x))
+    assert check(tb, "after reset", got, golden(x, weight, bias, shift, c)) == 0, "wrong outputs after reset"
+    await ClockCycles(dut.clk, 4)
+    assert tb.sink.empty(), "stale output beats after reset"
