@@ -23,16 +23,8 @@ PYTEST_ARGS ?=
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml $(CONSTRAINTS)
-	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
-	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	        echo "== $(PYTHON) cannot create virtual environments: installing python3-venv with apt-get"; \
-	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
-	    else \
-	        echo "error: '$(PYTHON) -m venv' is unavailable. Install it first (Debian/Ubuntu: sudo apt-get install python3-venv)." >&2; \
-	        exit 1; \
-	    fi; \
-	fi
+$(STAMP): pyproject.toml $(CONSTRAINTS) requirements/debian.sh
+	@PYTHON=$(PYTHON) bash requirements/debian.sh
 	$(PYTHON) -m venv $(VENV)
 	@echo "== installing the project into $(VENV) (a minute or two on a fresh machine; later runs skip this)"
 	@# torch must come from the local CPU wheel: the constraints file pins it (and every other version).
@@ -54,3 +46,45 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info
+
+# ---- Vitis HLS IP cores (docs/hls.md): not part of `make test`; they need AMD Vitis ------------------------------------
+#   make hls-ip              every IP of hw/hls/vitis/ips.tcl: golden vectors, then csim -> csynth -> cosim -> export
+#   make hls-ip-<ip>         one IP, e.g. `make hls-ip-encoder_block`
+#   HLS_STEPS="csim csynth"  a subset of the steps; HLS_COUNT=N golden cases per IP (default: spvit.sim.hls_vectors.IPS)
+#   HLS_BUILD=dir            output folder (default build/hls/vitis; IP archives in $(HLS_BUILD)/ip/<ip>.zip)
+# The tool: vitis-run (Vitis 2023.2 and later) or else vitis_hls (Vitis HLS 2020.2 to 2024.x), whichever is on PATH;
+# VITIS_HLS_CMD="<command> <script option>" overrides.
+HLS_IPS := $(sort $(basename $(notdir $(wildcard hw/hls/vitis/tops/*.cpp))))
+HLS_IP_TARGETS := $(addprefix hls-ip-,$(HLS_IPS))
+HLS_BUILD ?= build/hls/vitis
+HLS_STEPS ?= csim csynth cosim export
+HLS_COUNT ?=
+VITIS_HLS_CMD ?= $(if $(shell command -v vitis-run 2>/dev/null),vitis-run --mode hls --tcl,$(if $(shell command -v vitis_hls 2>/dev/null),vitis_hls -f))
+VITIS_SETTINGS := $(firstword $(wildcard $(XILINX_VITIS)/settings64.sh /tools/Xilinx/Vitis/*/settings64.sh \
+    /tools/Xilinx/*/Vitis/settings64.sh /opt/Xilinx/Vitis/*/settings64.sh /opt/Xilinx/*/Vitis/settings64.sh))
+
+.PHONY: hls-ip hls-vitis-check hls-vitis-ready $(HLS_IP_TARGETS)
+
+hls-ip: $(HLS_IP_TARGETS)
+
+hls-vitis-check:
+	@if [ -z "$(strip $(VITIS_HLS_CMD))" ]; then \
+	    echo "error: the hls-ip targets need AMD Vitis HLS, but neither 'vitis-run' (Vitis 2023.2 and later) nor" \
+	         "'vitis_hls' (Vitis HLS 2020.2 to 2024.x) is on PATH." >&2; \
+	    echo "  Both come with AMD Vitis (the Vitis / Vivado unified installer). Put them on PATH by sourcing" \
+	         "Vitis' settings64.sh, e.g." >&2; \
+	    echo "      source /tools/Xilinx/Vitis/2023.2/settings64.sh    (2023.2 - 2024.2 layout)" >&2; \
+	    echo "      source /tools/Xilinx/2025.1/Vitis/settings64.sh    (2025.1 and later)" >&2; \
+	    if [ -n "$(VITIS_SETTINGS)" ]; then echo "  Found on this machine: source $(VITIS_SETTINGS)" >&2; fi; \
+	    echo "  then run make again (or set VITIS_HLS_CMD to your tool's command line)." >&2; \
+	    exit 1; \
+	fi
+
+# the environment after the check, so a machine without Vitis fails before anything is installed
+hls-vitis-ready: hls-vitis-check
+	@$(MAKE) --no-print-directory venv
+
+$(HLS_IP_TARGETS): hls-ip-%: hls-vitis-ready
+	$(PY) -m spvit.sim.hls_vectors --top $* --out $(HLS_BUILD)/$*/vectors $(if $(HLS_COUNT),--count $(HLS_COUNT))
+	cd $(HLS_BUILD)/$* && SPVIT_HLS_IP=$* SPVIT_HLS_BUILD=$(abspath $(HLS_BUILD)) SPVIT_HLS_STEPS="$(HLS_STEPS)" \
+	    $(VITIS_HLS_CMD) $(CURDIR)/hw/hls/vitis/build_prj.tcl

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import block_regs
 from . import hls_kernels as hk
 from .golden import Bundle
 from .golden.model import PACKAGE_ID
@@ -29,68 +30,18 @@ class HlsBackend:
                     mlp_hidden=cfg.mlp_hidden, se_width=cfg.se_width)
         if any(hw[key] < v if key == "n_max" else hw[key] != v for key, v in want.items()):
             raise ValueError(f"the encoder_block C-simulation is built for {hw}; model {cfg.name} needs {want}")
-        self.stages = {a - 1: s for s, a in enumerate(cfg.prune.after_blocks)} if cfg.num_stages else {}
-        arrays, self.offsets = [], []
-        words = 0
-        for i in range(cfg.depth):
-            self.offsets.append(words)
-            block = self._block_arrays(i)
-            arrays += block
-            words += sum(-(-np.asarray(a).size * bits // 128) for a, bits in block)
-        self.weights = hk.pack_words(arrays)
-        assert self.weights.size == 4 * words
+        self.stages = block_regs.stage_blocks(bundle)
+        self.weights, self.offsets = block_regs.pack_blocks(bundle, self.stages)
         self.regs = [self._block_regs(i) for i in range(cfg.depth)]
 
-    # -- host-side preparation ---------------------------------------------------------------------------------------
+    # -- host-side preparation (spvit.sim.block_regs, shared with the RTL backend and the drivers) ------------------
     def _block_arrays(self, i: int) -> list[tuple[np.ndarray, int]]:
         """encoder_block.hpp load_block_params() order."""
-        a, b = self.bundle.arrays, f"blocks.{i}"
-        out = [(a[f"{b}.norm1.weight"], 16), (a[f"{b}.norm1.bias"], 32), (a[f"{b}.attn.qkv.weight"], 8),
-               (a[f"{b}.attn.qkv.bias"], 32), (a[f"{b}.attn.proj.weight"], 8), (a[f"{b}.attn.proj.bias"], 32),
-               (a[f"{b}.norm2.weight"], 16), (a[f"{b}.norm2.bias"], 32), (a[f"{b}.mlp.fc1.weight"], 8),
-               (a[f"{b}.mlp.fc1.bias"], 32), (self.bundle.table(f"{b}.mlp.act"), 8), (a[f"{b}.mlp.fc2.weight"], 8),
-               (a[f"{b}.mlp.fc2.bias"], 32)]
-        if i in self.stages and self.bundle.config.prune.score == "spvit":
-            p = self.bundle.selector(self.stages[i])
-            out += [(p.norm.gamma, 16), (p.norm.beta, 32)]
-            for layer, table in ((p.in_proj, p.in_act), (p.mlp1, p.mlp1_act), (p.mlp2, p.mlp2_act),
-                                 (p.keep, p.keep_act), (p.se1, p.se1_act), (p.se2, p.se2_act)):
-                out += [(layer.weight, 8), (layer.bias, 32), (table, 8)]
-        return out
+        return block_regs.block_arrays(self.bundle, i, self.stages)
 
     def _block_regs(self, i: int) -> dict[str, int]:
         """The s_axilite registers of block i, every shift derived from the bundle's fracs (§2.3, §4, §5, §6)."""
-        bd, b = self.bundle, f"blocks.{i}"
-        fr = bd.frac
-        f_in = fr("embed.out") if i == 0 else fr(f"blocks.{i - 1}.out")
-        norm1, norm2 = bd.norm(f"{b}.norm1"), bd.norm(f"{b}.norm2")
-        acc = fr(f"{b}.norm1.out") + fr(f"{b}.attn.qkv.weight")
-
-        def res(fx, fy, fo):
-            f = max(fx, fy)
-            return f - fx, f - fy, f - fo
-
-        r1 = res(f_in, fr(f"{b}.attn.proj.out"), fr(f"{b}.attn_res.out"))
-        r2 = res(fr(f"{b}.attn_res.out"), fr(f"{b}.mlp.fc2.out"), fr(f"{b}.out"))
-        regs = dict(
-            n=0, weights=self.offsets[i], ln1_eps=norm1.eps_term, ln1_shift=norm1.shift,
-            q_shift=acc - fr(f"{b}.attn.q"), k_shift=acc - fr(f"{b}.attn.k"), v_shift=acc - fr(f"{b}.attn.v"),
-            f_qk=fr(f"{b}.attn.q") + fr(f"{b}.attn.k"), ctx_shift=8 + fr(f"{b}.attn.v") - fr(f"{b}.attn.ctx"),
-            proj_shift=bd.linear(f"{b}.attn.proj", fr(f"{b}.attn.ctx")).shift,
-            res1_x=r1[0], res1_r=r1[1], res1_out=r1[2], ln2_eps=norm2.eps_term, ln2_shift=norm2.shift,
-            fc1_shift=bd.linear(f"{b}.mlp.fc1", fr(f"{b}.norm2.out")).shift,
-            fc2_shift=bd.linear(f"{b}.mlp.fc2", fr(f"{b}.mlp.act.out")).shift,
-            res2_x=r2[0], res2_r=r2[1], res2_out=r2[2], score_mode=0, sel_eps=1,
-            **{f"sel_{n}_shift": 0 for n in ("norm", "in", "mlp1", "mlp2", "keep", "se1", "se2")},
-        )
-        if i in self.stages:
-            regs["score_mode"] = hk.SCORE_MODES[bd.config.prune.score]
-            if bd.config.prune.score == "spvit":
-                p = bd.selector(self.stages[i])
-                regs.update(sel_eps=p.norm.eps_term, sel_norm_shift=p.norm.shift, sel_in_shift=p.in_proj.shift,
-                            sel_mlp1_shift=p.mlp1.shift, sel_mlp2_shift=p.mlp2.shift, sel_keep_shift=p.keep.shift,
-                            sel_se1_shift=p.se1.shift, sel_se2_shift=p.se2.shift)
-        return regs
+        return block_regs.block_regs(self.bundle, i, self.offsets[i], self.stages)
 
     @staticmethod
     def _per_stage(value, s: int):

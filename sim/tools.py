@@ -18,7 +18,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-TOOLS = ("g++", "ap_types", "verilator", "yosys")
+TOOLS = ("g++", "ap_types", "verilator", "yosys", "tcl", "make")
 # The checkout: hw/ sources and build/ outputs live beside the Python packages (the project installs editable).
 REPO = Path(__file__).resolve().parent.parent
 
@@ -116,9 +116,27 @@ def yosys() -> Path:
     return Path(exe)
 
 
+@lru_cache(maxsize=None)
+def tcl() -> Path:
+    """A Tcl interpreter (tclsh) for dry-running the Vitis/Vivado scripts without the vendor tools."""
+    exe = shutil.which("tclsh")
+    if exe is None:
+        raise ToolMissing("tcl", "install tclsh (Debian: apt-get install tcl)")
+    return Path(exe)
+
+
+@lru_cache(maxsize=None)
+def make() -> Path:
+    exe = shutil.which("make")
+    if exe is None:
+        raise ToolMissing("make", "install GNU make (Debian: apt-get install make)")
+    return Path(exe)
+
+
 def find(tool: str) -> Path:
     """Locate `tool` (one of TOOLS) or raise ToolMissing."""
-    finders = {"g++": gxx, "ap_types": ap_types_include, "verilator": verilator_bin_dir, "yosys": yosys}
+    finders = {"g++": gxx, "ap_types": ap_types_include, "verilator": verilator_bin_dir, "yosys": yosys, "tcl": tcl,
+               "make": make}
     try:
         return finders[tool]()
     except KeyError:

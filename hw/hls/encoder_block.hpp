@@ -14,12 +14,13 @@
 // lane i in bits [i*w, i*w + w)). spvit.sim.hls_kernels packs a bundle into exactly this layout.
 // Scores: uint16, 8 per word, written to `scores` (m_axi) for the host and for prune_stage.
 //
-// Schedule: encoder_block loads its parameters, reads the image's tokens, runs LN1 + qkv per token, attention per
-// head, then per token proj + residual + LN2 + fc1 + GELU + fc2 + residual, streaming each output token as soon as
-// it is done; the optional scoring (§8.1 from this block's attention, §8.2 from its output) follows. The phases run
-// one after another over on-chip token buffers (not yet a #pragma HLS DATAFLOW region: splitting them into
-// processes joined by ping-pong buffers is the next step, see docs/hls.md). The MAC arrays inside are the
-// linear.hpp / attention.hpp ones with the simd / pe / lane knobs of the configuration.
+// Schedule: encoder_block is one #pragma HLS DATAFLOW region of six processes joined by ping-pong buffers
+// (encoder_block_dataflow): (1) load the parameters, (2) read the image's tokens, (3) LN1 + qkv per token, (4)
+// attention per head, (5) per token proj + residual + LN2 + fc1 + GELU + fc2 + residual, streaming each output token as
+// soon as it is done, (6) the stage scores (§8.1 from this block's attention, §8.2 from its output, or none). Every
+// buffer has one writer and one reader: the parameters are split by the process that reads them, the input tokens are
+// written twice (for qkv and for the residual). (1) and (2) overlap; consecutive calls overlap phase by phase. The MAC
+// arrays inside are the linear.hpp / attention.hpp ones with the simd / pe / lane knobs of the configuration.
 #ifndef SPVIT_ENCODER_BLOCK_HPP
 #define SPVIT_ENCODER_BLOCK_HPP
 
@@ -197,40 +198,12 @@ Load3D:
     return word + (H * R * K + LANES - 1) / LANES;
 }
 
-// The on-chip parameters of one block (and of the selector that scores its output).
-template <typename C> struct encoder_block_params {
-    typedef encoder_block_types<C> T;
-    layernorm_config::gamma_t ln1_g[T::D], ln2_g[T::D];
-    layernorm_config::beta_t ln1_b[T::D], ln2_b[T::D];
-    linear_config::weight_t qkv_w[3 * T::D][T::D], proj_w[T::D][T::D], fc1_w[T::M][T::D], fc2_w[T::D][T::M];
-    linear_config::bias_t qkv_b[3 * T::D], proj_b[T::D], fc1_b[T::M], fc2_b[T::D];
-    ap_int<8> act[256];
-    selector_params<typename T::sel_cfg> sel;
-};
-
-// The parameter layout, in this order: norm1 (gamma int16, beta int32), qkv, proj, norm2, fc1, mlp.act (int8
-// table), fc2 (weights int8 [out][in], bias int32) and, for the spvit score, the selector in selector_params
-// order (norm gamma/beta, in_proj, in_act, mlp1, mlp1_act, mlp2, mlp2_act, keep, keep_act (uint8), se1, se1_act,
-// se2, se2_act (uint8)); scalars (eps terms, shifts) are registers.
-template <typename C>
-void load_block_params(const mem_word *mem, unsigned word, bool with_selector, encoder_block_params<C> &p) {
-    word = load_lanes<16>(mem, word, p.ln1_g, encoder_block_types<C>::D);
-    word = load_lanes<32>(mem, word, p.ln1_b, encoder_block_types<C>::D);
-    word = load_2d<8>(mem, word, p.qkv_w);
-    word = load_lanes<32>(mem, word, p.qkv_b, 3 * encoder_block_types<C>::D);
-    word = load_2d<8>(mem, word, p.proj_w);
-    word = load_lanes<32>(mem, word, p.proj_b, encoder_block_types<C>::D);
-    word = load_lanes<16>(mem, word, p.ln2_g, encoder_block_types<C>::D);
-    word = load_lanes<32>(mem, word, p.ln2_b, encoder_block_types<C>::D);
-    word = load_2d<8>(mem, word, p.fc1_w);
-    word = load_lanes<32>(mem, word, p.fc1_b, encoder_block_types<C>::M);
-    word = load_lanes<8>(mem, word, p.act, 256);
-    word = load_2d<8>(mem, word, p.fc2_w);
-    word = load_lanes<32>(mem, word, p.fc2_b, encoder_block_types<C>::D);
-    if (!with_selector) return;
-    selector_params<typename encoder_block_types<C>::sel_cfg> &s = p.sel;
-    word = load_lanes<16>(mem, word, s.norm_gamma, encoder_block_types<C>::D);
-    word = load_lanes<32>(mem, word, s.norm_beta, encoder_block_types<C>::D);
+// §8.2 The selector's parameters in selector_params order (norm gamma/beta, in_proj, in_act, mlp1, mlp1_act, mlp2,
+// mlp2_act, keep, keep_act (uint8), se1, se1_act, se2, se2_act (uint8)): the tail of a spvit stage block's parameters,
+// and the whole of the selector IP's (hw/hls/vitis/tops/selector.cpp). Returns the word after the last one used.
+template <typename SC> unsigned load_selector_params(const mem_word *mem, unsigned word, selector_params<SC> &s) {
+    word = load_lanes<16>(mem, word, s.norm_gamma, SC::n_chan);
+    word = load_lanes<32>(mem, word, s.norm_beta, SC::n_chan);
     word = load_3d<8>(mem, word, s.in_w);
     word = load_2d<32>(mem, word, s.in_b);
     word = load_lanes<8>(mem, word, s.in_act, 256);
@@ -244,11 +217,11 @@ void load_block_params(const mem_word *mem, unsigned word, bool with_selector, e
     word = load_2d<32>(mem, word, s.keep_b);
     word = load_lanes<8>(mem, word, s.keep_act, 256);
     word = load_2d<8>(mem, word, s.se1_w);
-    word = load_lanes<32>(mem, word, s.se1_b, C::se_width);
+    word = load_lanes<32>(mem, word, s.se1_b, SC::se_width);
     word = load_lanes<8>(mem, word, s.se1_act, 256);
     word = load_2d<8>(mem, word, s.se2_w);
-    word = load_lanes<32>(mem, word, s.se2_b, encoder_block_types<C>::H);
-    load_lanes<8>(mem, word, s.se2_act, 256);
+    word = load_lanes<32>(mem, word, s.se2_b, SC::n_heads);
+    return load_lanes<8>(mem, word, s.se2_act, 256);
 }
 
 // ---- token streams --------------------------------------------------------------------------------------------------
@@ -291,97 +264,153 @@ WriteBeats:
 
 // ---- §11.2 encoder_block --------------------------------------------------------------------------------------------
 
-// Returns false when the input stream's TLAST is misplaced. scores (n_max uint16, 8 per word) are written when
-// regs.score_mode is not SCORE_NONE (0 beyond n, §8).
-template <typename C>
-bool encoder_block(hls::stream<axis_word> &s_axis, hls::stream<axis_word> &m_axis, const mem_word *weights,
-                   mem_word *scores, const encoder_block_regs<C> &regs) {
-#pragma HLS INTERFACE axis port = s_axis
-#pragma HLS INTERFACE axis port = m_axis
-#pragma HLS INTERFACE m_axi port = weights offset = slave bundle = gmem0 max_read_burst_length = 256
-#pragma HLS INTERFACE m_axi port = scores offset = slave bundle = gmem1
-#pragma HLS INTERFACE s_axilite port = regs bundle = control
-#pragma HLS INTERFACE s_axilite port = return bundle = control
+// The processes of encoder_block's dataflow region, and the region itself (run).
+template <typename C> struct encoder_block_dataflow {
     typedef encoder_block_types<C> T;
     static const unsigned N = C::n_max, D = T::D, H = T::H, DH = T::DH, M = T::M;
-    static_assert(D % 16 == 0, "tokens travel in 16-byte beats: n_chan must be a multiple of 16");
     typedef typename T::data_t data_t;
+    typedef typename T::count_t count_t;
+    typedef typename T::shift_t shift_t;
+    typedef typename T::eps_t eps_t;
+    typedef typename T::align_t align_t;
+    typedef typename T::res_shift_t res_shift_t;
+    typedef typename T::sel_cfg sel_cfg;
+    typedef typename T::attn_cfg attn_cfg;
+    typedef layernorm_config::gamma_t gamma_t;
+    typedef layernorm_config::beta_t beta_t;
+    typedef linear_config::weight_t weight_t;
+    typedef linear_config::bias_t bias_t;
     typedef linear_config::accum_t accum_t;
 
-    static encoder_block_params<C> p;
-    load_block_params<C>(weights, regs.weights, regs.score_mode == SCORE_SPVIT, p);
+    // (1) The parameter layout, in this order: norm1 (gamma int16, beta int32), qkv, proj, norm2, fc1, mlp.act (int8
+    // table), fc2 (weights int8 [out][in], bias int32) and, for the spvit score, the selector (load_selector_params);
+    // scalars (eps terms, shifts) are registers -- the selector's are copied into its parameters here.
+    static void load_block_params(const mem_word *mem, ap_uint<32> weights, ap_uint<2> score_mode, eps_t sel_eps,
+                                  shift_t sel_norm_shift, shift_t sel_in_shift, shift_t sel_mlp1_shift,
+                                  shift_t sel_mlp2_shift, shift_t sel_keep_shift, shift_t sel_se1_shift,
+                                  shift_t sel_se2_shift, gamma_t ln1_g[D], beta_t ln1_b[D],
+                                  weight_t (&qkv_w)[3 * D][D], bias_t qkv_b[3 * D], weight_t (&proj_w)[D][D],
+                                  bias_t proj_b[D], gamma_t ln2_g[D], beta_t ln2_b[D], weight_t (&fc1_w)[M][D],
+                                  bias_t fc1_b[M], data_t act[256], weight_t (&fc2_w)[D][M], bias_t fc2_b[D],
+                                  selector_params<sel_cfg> &sel) {
+        unsigned word = weights;
+        word = load_lanes<16>(mem, word, ln1_g, D);
+        word = load_lanes<32>(mem, word, ln1_b, D);
+        word = load_2d<8>(mem, word, qkv_w);
+        word = load_lanes<32>(mem, word, qkv_b, 3 * D);
+        word = load_2d<8>(mem, word, proj_w);
+        word = load_lanes<32>(mem, word, proj_b, D);
+        word = load_lanes<16>(mem, word, ln2_g, D);
+        word = load_lanes<32>(mem, word, ln2_b, D);
+        word = load_2d<8>(mem, word, fc1_w);
+        word = load_lanes<32>(mem, word, fc1_b, M);
+        word = load_lanes<8>(mem, word, act, 256);
+        word = load_2d<8>(mem, word, fc2_w);
+        word = load_lanes<32>(mem, word, fc2_b, D);
+        if (score_mode == SCORE_SPVIT) load_selector_params<sel_cfg>(mem, word, sel);
+        sel.norm_eps = sel_eps;
+        sel.norm_shift = sel_norm_shift;
+        sel.in_shift = sel_in_shift;
+        sel.mlp1_shift = sel_mlp1_shift;
+        sel.mlp2_shift = sel_mlp2_shift;
+        sel.keep_shift = sel_keep_shift;
+        sel.se1_shift = sel_se1_shift;
+        sel.se2_shift = sel_se2_shift;
+    }
 
-    static data_t x[N][D];
-    const bool framed = read_tokens<N, D>(s_axis, regs.n, x);
-
-    // LN1 and qkv, token by token, into per-head Q, K, V
-    static data_t q[H][N][DH], k[H][N][DH], v[H][N][DH];
-Qkv:
-    for (unsigned t = 0; t < N; t++) {
-        data_t a[D];
-        accum_t acc[3 * D];
-        layernorm<data_t, data_t, typename T::norm_cfg>(x[t], a, p.ln1_g, p.ln1_b, regs.ln1_eps, regs.ln1_shift);
-        linear_acc<data_t, accum_t, typename T::qkv_cfg>(a, acc, p.qkv_w, p.qkv_b);
-    Split:
-        for (unsigned c = 0; c < D; c++) {
+    // (2) n tokens, twice: for qkv and for the first residual (zeros beyond n); framed = false for a misplaced TLAST.
+    static void read_block_tokens(hls::stream<axis_word> &in, count_t n, data_t x_qkv[N][D], data_t x_res[N][D],
+                                  bool &framed) {
+        bool ok = true;
+    ReadTokens:
+        for (unsigned t = 0; t < N; t++) {
+        ReadBeats:
+            for (unsigned b = 0; b < D / 16; b++) {
 #pragma HLS PIPELINE II = 1
-            const bool present = t < regs.n;
-            const data_t qc = requantize<accum_t, data_t, requantize_full_config>(acc[c], regs.q_shift);
-            const data_t kc = requantize<accum_t, data_t, requantize_full_config>(acc[D + c], regs.k_shift);
-            const data_t vc = requantize<accum_t, data_t, requantize_full_config>(acc[2 * D + c], regs.v_shift);
-            q[c / DH][t][c % DH] = present ? qc : data_t(0);
-            k[c / DH][t][c % DH] = present ? kc : data_t(0);
-            v[c / DH][t][c % DH] = present ? vc : data_t(0);
+                axis_word w;
+                w.data = 0;
+                if (t < n) {
+                    w = in.read();
+                    if (w.last != ((t + 1 == n && b + 1 == D / 16) ? 1 : 0)) ok = false;
+                }
+            ReadBytes:
+                for (unsigned l = 0; l < 16; l++) {
+                    const data_t byte = w.data.range(8 * l + 7, 8 * l);
+                    x_qkv[t][b * 16 + l] = byte;
+                    x_res[t][b * 16 + l] = byte;
+                }
+            }
+        }
+        framed = ok;
+    }
+
+    // (3) LN1 and qkv, token by token, into per-head Q, K, V (zeros beyond n).
+    static void qkv_heads(const data_t x[N][D], const gamma_t ln1_g[D], const beta_t ln1_b[D],
+                          const weight_t qkv_w[3 * D][D], const bias_t qkv_b[3 * D], count_t n, eps_t ln1_eps,
+                          shift_t ln1_shift, shift_t q_shift, shift_t k_shift, shift_t v_shift, data_t q[H][N][DH],
+                          data_t k[H][N][DH], data_t v[H][N][DH]) {
+    Qkv:
+        for (unsigned t = 0; t < N; t++) {
+            data_t a[D];
+            accum_t acc[3 * D];
+            layernorm<data_t, data_t, typename T::norm_cfg>(x[t], a, ln1_g, ln1_b, ln1_eps, ln1_shift);
+            linear_acc<data_t, accum_t, typename T::qkv_cfg>(a, acc, qkv_w, qkv_b);
+        Split:
+            for (unsigned c = 0; c < D; c++) {
+#pragma HLS PIPELINE II = 1
+                const bool present = t < n;
+                const data_t qc = requantize<accum_t, data_t, requantize_full_config>(acc[c], q_shift);
+                const data_t kc = requantize<accum_t, data_t, requantize_full_config>(acc[D + c], k_shift);
+                const data_t vc = requantize<accum_t, data_t, requantize_full_config>(acc[2 * D + c], v_shift);
+                q[c / DH][t][c % DH] = present ? qc : data_t(0);
+                k[c / DH][t][c % DH] = present ? kc : data_t(0);
+                v[c / DH][t][c % DH] = present ? vc : data_t(0);
+            }
         }
     }
 
-    // §5 attention
-    static data_t ctx[H][N][DH];
-    static ap_uint<16> cls_p16[H][N];
-    static data_t cls_ctx[H][DH];
-    attention<data_t, data_t, typename T::attn_cfg>(q, k, v, regs.n, regs.f_qk, regs.ctx_shift, ctx, cls_p16, cls_ctx);
-
-    // proj + residual, LN2 + MLP + residual, token by token; each finished token leaves at once
-    static data_t y[N][D];
-Tokens:
-    for (unsigned t = 0; t < N; t++) {
-        if (t >= regs.n) {
-        ZeroToken:
-            for (unsigned c = 0; c < D; c++) y[t][c] = 0;
-            continue;
-        }
-        data_t c_t[D], o[D], x1[D], a2[D], h1[M], h2[M], f2[D];
-    Gather:
-        for (unsigned c = 0; c < D; c++) {
+    // (5) proj + residual, LN2 + MLP + residual, token by token; each finished token leaves at once (y is 0 past n).
+    static void mlp_tokens(const data_t ctx[H][N][DH], const data_t x[N][D], const weight_t proj_w[D][D],
+                           const bias_t proj_b[D], const gamma_t ln2_g[D], const beta_t ln2_b[D],
+                           const weight_t fc1_w[M][D], const bias_t fc1_b[M], const data_t act[256],
+                           const weight_t fc2_w[D][M], const bias_t fc2_b[D], count_t n, shift_t proj_shift,
+                           align_t res1_x, align_t res1_r, res_shift_t res1_out, eps_t ln2_eps, shift_t ln2_shift,
+                           shift_t fc1_shift, shift_t fc2_shift, align_t res2_x, align_t res2_r, res_shift_t res2_out,
+                           hls::stream<axis_word> &out, data_t y[N][D]) {
+    Tokens:
+        for (unsigned t = 0; t < N; t++) {
+            if (t >= n) {
+            ZeroToken:
+                for (unsigned c = 0; c < D; c++) y[t][c] = 0;
+                continue;
+            }
+            data_t c_t[D], o[D], x1[D], a2[D], h1[M], h2[M], f2[D];
+        Gather:
+            for (unsigned c = 0; c < D; c++) {
 #pragma HLS PIPELINE II = 1
-            c_t[c] = ctx[c / DH][t][c % DH];
+                c_t[c] = ctx[c / DH][t][c % DH];
+            }
+            linear<data_t, data_t, typename T::proj_cfg>(c_t, o, proj_w, proj_b, proj_shift);
+            residual_add<data_t, data_t, data_t, typename T::res_cfg>(x[t], o, x1, res1_x, res1_r, res1_out);
+            layernorm<data_t, data_t, typename T::norm_cfg>(x1, a2, ln2_g, ln2_b, ln2_eps, ln2_shift);
+            linear<data_t, data_t, typename T::fc1_cfg>(a2, h1, fc1_w, fc1_b, fc1_shift);
+            lut<data_t, data_t, typename T::act_cfg>(h1, h2, act);
+            linear<data_t, data_t, typename T::fc2_cfg>(h2, f2, fc2_w, fc2_b, fc2_shift);
+            residual_add<data_t, data_t, data_t, typename T::res_cfg>(x1, f2, y[t], res2_x, res2_r, res2_out);
+            write_token<D>(out, y[t], t + 1 == n);
         }
-        linear<data_t, data_t, typename T::proj_cfg>(c_t, o, p.proj_w, p.proj_b, regs.proj_shift);
-        residual_add<data_t, data_t, data_t, typename T::res_cfg>(x[t], o, x1, regs.res1_x, regs.res1_r, regs.res1_out);
-        layernorm<data_t, data_t, typename T::norm_cfg>(x1, a2, p.ln2_g, p.ln2_b, regs.ln2_eps, regs.ln2_shift);
-        linear<data_t, data_t, typename T::fc1_cfg>(a2, h1, p.fc1_w, p.fc1_b, regs.fc1_shift);
-        lut<data_t, data_t, typename T::act_cfg>(h1, h2, p.act);
-        linear<data_t, data_t, typename T::fc2_cfg>(h2, f2, p.fc2_w, p.fc2_b, regs.fc2_shift);
-        residual_add<data_t, data_t, data_t, typename T::res_cfg>(x1, f2, y[t], regs.res2_x, regs.res2_r,
-                                                                  regs.res2_out);
-        write_token<D>(m_axis, y[t], t + 1 == regs.n);
     }
 
-    // §8 scores of this block's output tokens
-    if (regs.score_mode != SCORE_NONE) {
+    // (6) §8 the scores of this block's output tokens (n_max uint16, 8 per word; 0 beyond n), unless SCORE_NONE.
+    static void stage_scores(const data_t y[N][D], const ap_uint<16> cls_p16[H][N], const data_t cls_ctx[H][DH],
+                             const selector_params<sel_cfg> &sel, count_t n, ap_uint<2> score_mode,
+                             mem_word *scores) {
+        if (score_mode == SCORE_NONE) return;
         ap_uint<16> s[N];
-        if (regs.score_mode == SCORE_ASVIT) {
-            asvit_score<data_t, typename T::attn_cfg>(cls_p16, cls_ctx, regs.n, s);
+        if (score_mode == SCORE_ASVIT) {
+            asvit_score<data_t, attn_cfg>(cls_p16, cls_ctx, n, s);
         } else {
-            p.sel.norm_eps = regs.sel_eps;
-            p.sel.norm_shift = regs.sel_norm_shift;
-            p.sel.in_shift = regs.sel_in_shift;
-            p.sel.mlp1_shift = regs.sel_mlp1_shift;
-            p.sel.mlp2_shift = regs.sel_mlp2_shift;
-            p.sel.keep_shift = regs.sel_keep_shift;
-            p.sel.se1_shift = regs.sel_se1_shift;
-            p.sel.se2_shift = regs.sel_se2_shift;
-            selector<typename T::sel_cfg>(y, regs.n, p.sel, s);
+            selector<sel_cfg>(y, n, sel, s);
         }
     WriteScores:
         for (unsigned w = 0; w < (N + 7) / 8; w++) {
@@ -394,6 +423,51 @@ Tokens:
             scores[w] = word;
         }
     }
+
+    // The region: the processes in order, joined by the local buffers (one writer, one reader each).
+    static void run(hls::stream<axis_word> &s_axis, hls::stream<axis_word> &m_axis, const mem_word *weights,
+                    mem_word *scores, const encoder_block_regs<C> regs, bool &framed) {
+#pragma HLS DATAFLOW
+        gamma_t ln1_g[D], ln2_g[D];
+        beta_t ln1_b[D], ln2_b[D];
+        weight_t qkv_w[3 * D][D], proj_w[D][D], fc1_w[M][D], fc2_w[D][M];
+        bias_t qkv_b[3 * D], proj_b[D], fc1_b[M], fc2_b[D];
+        data_t act[256];
+        selector_params<sel_cfg> sel;
+        data_t x_qkv[N][D], x_res[N][D], y[N][D];
+        data_t q[H][N][DH], k[H][N][DH], v[H][N][DH], ctx[H][N][DH], cls_ctx[H][DH];
+        ap_uint<16> cls_p16[H][N];
+
+        load_block_params(weights, regs.weights, regs.score_mode, regs.sel_eps, regs.sel_norm_shift,
+                          regs.sel_in_shift, regs.sel_mlp1_shift, regs.sel_mlp2_shift, regs.sel_keep_shift,
+                          regs.sel_se1_shift, regs.sel_se2_shift, ln1_g, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_g,
+                          ln2_b, fc1_w, fc1_b, act, fc2_w, fc2_b, sel);
+        read_block_tokens(s_axis, regs.n, x_qkv, x_res, framed);
+        qkv_heads(x_qkv, ln1_g, ln1_b, qkv_w, qkv_b, regs.n, regs.ln1_eps, regs.ln1_shift, regs.q_shift, regs.k_shift,
+                  regs.v_shift, q, k, v);
+        attention<data_t, data_t, attn_cfg>(q, k, v, regs.n, regs.f_qk, regs.ctx_shift, ctx, cls_p16, cls_ctx);
+        mlp_tokens(ctx, x_res, proj_w, proj_b, ln2_g, ln2_b, fc1_w, fc1_b, act, fc2_w, fc2_b, regs.n, regs.proj_shift,
+                   regs.res1_x, regs.res1_r, regs.res1_out, regs.ln2_eps, regs.ln2_shift, regs.fc1_shift,
+                   regs.fc2_shift, regs.res2_x, regs.res2_r, regs.res2_out, m_axis, y);
+        stage_scores(y, cls_p16, cls_ctx, sel, regs.n, regs.score_mode, scores);
+    }
+};
+
+// Returns false when the input stream's TLAST is misplaced. scores (n_max uint16, 8 per word) are written when
+// regs.score_mode is not SCORE_NONE (0 beyond n, §8).
+template <typename C>
+bool encoder_block(hls::stream<axis_word> &s_axis, hls::stream<axis_word> &m_axis, const mem_word *weights,
+                   mem_word *scores, const encoder_block_regs<C> &regs) {
+#pragma HLS INTERFACE axis port = s_axis
+#pragma HLS INTERFACE axis port = m_axis
+#pragma HLS INTERFACE m_axi port = weights offset = slave bundle = gmem0 max_read_burst_length = 256
+#pragma HLS INTERFACE m_axi port = scores offset = slave bundle = gmem1
+#pragma HLS INTERFACE s_axilite port = regs bundle = control
+#pragma HLS INTERFACE s_axilite port = return bundle = control
+    static_assert(encoder_block_types<C>::D % 16 == 0,
+                  "tokens travel in 16-byte beats: n_chan must be a multiple of 16");
+    bool framed = true;
+    encoder_block_dataflow<C>::run(s_axis, m_axis, weights, scores, regs, framed);
     return framed;
 }
 
