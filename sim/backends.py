@@ -1,7 +1,7 @@
 """The backends of `spvit simulate`: one interface, `run(images) -> Trace`, per implementation of the contract.
 
-golden is the NumPy model itself; torch runs a trained model's integer eval form, hls the C-simulated HLS kernels;
-rtl plugs in here as its issue lands.
+golden is the NumPy model itself; torch runs a trained model's integer eval form, hls the C-simulated HLS kernels,
+rtl the Verilator-simulated RTL.
 """
 from __future__ import annotations
 
@@ -48,11 +48,6 @@ class TorchBackend:
         return out
 
 
-PENDING = {
-    "rtl": "the Verilator RTL backend arrives with the RTL issue (#5)",
-}
-
-
 def _hls_backend(bundle: Bundle, **options):
     """The C-simulated HLS kernels; unavailable (not an error of the model) when g++ or ap_types is missing or the
     csim bridge is not instantiated for the model's dimensions."""
@@ -69,6 +64,21 @@ def _hls_backend(bundle: Bundle, **options):
         raise BackendUnavailable(f"backend 'hls': {exc}") from None
 
 
+def _rtl_backend(bundle: Bundle, **options):
+    """Every encoder block in Verilator-simulated hw/rtl/encoder_block.sv (RtlBackend.rtl_parts says what runs in
+    RTL); unavailable when Verilator is missing or the block cannot be built for the model's dimensions."""
+    from . import tools
+    from .rtl_backend import RtlBackend
+
+    try:
+        tools.find("verilator")
+        return RtlBackend(bundle, **options)
+    except tools.ToolMissing as exc:
+        raise BackendUnavailable(f"backend 'rtl' needs {exc}") from None
+    except ValueError as exc:
+        raise BackendUnavailable(f"backend 'rtl': {exc}") from None
+
+
 def make_backend(name: str, bundle: Bundle, model=None, **options):
     """`model`: the trained torch model the bundle was exported from (needed by the torch backend)."""
     if name == "golden":
@@ -79,8 +89,8 @@ def make_backend(name: str, bundle: Bundle, model=None, **options):
         return TorchBackend(model, **options)
     if name == "hls":
         return _hls_backend(bundle, **options)
-    if name in PENDING:
-        raise BackendUnavailable(f"backend {name!r} is not available yet: {PENDING[name]}")
+    if name == "rtl":
+        return _rtl_backend(bundle, **options)
     raise BackendUnavailable(f"unknown backend {name!r}; known: {', '.join(NAMES)}")
 
 

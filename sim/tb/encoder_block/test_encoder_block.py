@@ -1,0 +1,155 @@
+"""cocotb testbench for hw/rtl/encoder_block.sv against the golden spvit.sim.golden.model.encoder_block.
+
+Run from tests/test_rtl_encoder_block.py (which builds the core with Verilator for the digits model). Random digits
+bundles (spvit.sim.golden.random_bundle): parameters packed by spvit.sim.block_regs.pack_blocks into the simulated DDR,
+registers written through AXI4-Lite from block_regs()/rtl_reg_writes(). Every run checks bit for bit the block's
+output tokens, the class-attention row of every head (p16) and the class token's context per head, and that the
+frames end where they should. Tokens: the patch embedding of a random image for block 0 (realistic statistics), random
+int8 tokens otherwise. Measured cycles per token count go to encoder_block_cycles.json in the build folder.
+
+Environment: SPVIT_TB_N_LIST (token counts of test_token_counts, default "65,2,19,34"), SPVIT_TB_SWEEP=1 (also
+every n in 1..N_MAX, for the latency table), SPVIT_TB_REG_SKEW=name:delta (the must-fail check: write a wrong
+register value, so the core's result must differ from golden).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ClockCycles
+
+from encoder_block_tb import PARAM_BASE, BlockTB
+from spvit.configs import load_config
+from spvit.sim.block_regs import RTL_STATUS, block_regs, dense_words, pack_blocks, stage_blocks
+from spvit.sim.golden import random_bundle
+from spvit.sim.golden.model import encoder_block, patch_embed
+
+N_LIST = [int(v) for v in os.environ.get("SPVIT_TB_N_LIST", "65,2,19,34").split(",") if v]
+SWEEP = os.environ.get("SPVIT_TB_SWEEP", "0") == "1"
+REG_SKEW = {k: int(v) for k, v in (item.split(":") for item in os.environ.get("SPVIT_TB_REG_SKEW", "").split(",")
+                                   if item)}
+CYCLES_JSON = Path("encoder_block_cycles.json")
+
+
+class Model:
+    """A random digits bundle, packed once; golden results per (block, tokens)."""
+
+    def __init__(self, seed: int):
+        self.bundle = random_bundle(load_config("digits"), seed=seed)
+        self.stages = stage_blocks(self.bundle)
+        self.words, self.offsets = pack_blocks(self.bundle, self.stages)
+        self.rng = np.random.default_rng(seed + 1000)
+
+    def addr(self, i: int) -> int:
+        return PARAM_BASE + 16 * self.offsets[i]
+
+    def regs(self, i: int) -> dict:
+        return block_regs(self.bundle, i, self.offsets[i], self.stages)
+
+    def tokens(self, i: int, n: int) -> np.ndarray:
+        cfg = self.bundle.config
+        if i == 0:
+            img = self.rng.integers(-128, 128, (1, cfg.in_chans, cfg.img_size, cfg.img_size))
+            x = patch_embed(self.bundle, img)[0]
+            return x[self.rng.permutation(x.shape[0])[:n]] if n < x.shape[0] else x[:n]
+        return self.rng.integers(-128, 128, (n, cfg.embed_dim))
+
+    def golden(self, i: int, x: np.ndarray):
+        f_in = self.bundle.frac("embed.out" if i == 0 else f"blocks.{i - 1}.out")
+        mask = np.ones((1, x.shape[0]), dtype=bool)
+        y, p16, ctx = encoder_block(self.bundle, i, x[None], mask, f_in)
+        return y[0], p16[0], ctx[0]
+
+
+async def start(dut) -> BlockTB:
+    tb = BlockTB(dut)
+    await tb.reset()
+    await tb.read_info()
+    cfg = load_config("digits")
+    assert (tb.d, tb.m, tb.heads) == (cfg.embed_dim, cfg.mlp_hidden, cfg.num_heads), "core built for another model"
+    return tb
+
+
+async def check_block(tb: BlockTB, model: Model, i: int, x: np.ndarray, label: str, **kw):
+    res = await tb.run_block(x, model.regs(i), model.addr(i), reg_skew=REG_SKEW, **kw)
+    want, want_p16, want_ctx = model.golden(i, x)
+    bad = np.argwhere(res.tokens != want)
+    for t, c in bad[:5]:
+        tb.log.error("%s: token %d channel %d: rtl %d, golden %d", label, t, c, res.tokens[t, c], want[t, c])
+    assert bad.size == 0, f"{label}: {len(bad)} of {want.size} output channels differ from golden encoder_block"
+    if kw.get("cls_out", True):
+        assert np.array_equal(res.cls_p16, want_p16), f"{label}: class-attention rows differ from golden"
+        assert np.array_equal(res.cls_ctx, want_ctx), f"{label}: class contexts differ from golden"
+    tb.log.info("%s: n=%d bit-exact, %d cycles (%d fetching parameters)", label, x.shape[0], res.cycles,
+                res.load_cycles)
+    return res
+
+
+def record_cycles(key: str, table: dict):
+    data = json.loads(CYCLES_JSON.read_text()) if CYCLES_JSON.is_file() else {}
+    data[key] = table
+    CYCLES_JSON.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+@cocotb.test()
+async def test_token_counts(dut):
+    """n = 65 (the digits image), and smaller n; no stalls: the measured cycles per n, with and without the
+    parameter fetch (the second run of a block keeps its parameters on chip)."""
+    tb = await start(dut)
+    model = Model(seed=1)
+    assert tb.param_words == dense_words(model.bundle), "the core fetches another number of words than the host packs"
+    tb.store_words(model.words)
+    fetch, kept = {}, {}
+    for k, n in enumerate(N_LIST):
+        i = k % model.bundle.config.depth
+        res = await check_block(tb, model, i, model.tokens(i, n), f"block {i} (fetch)")
+        assert res.load_cycles > 0 and res.status & RTL_STATUS["params_valid"]
+        fetch[n] = res.cycles
+        res = await check_block(tb, model, i, model.tokens(i, n), f"block {i} (kept)")
+        assert res.load_cycles == 0, "parameters fetched again although on chip at the same address"
+        kept[n] = res.cycles
+    if SWEEP:
+        for n in range(1, tb.n_max + 1):
+            res = await check_block(tb, model, 3, model.tokens(3, n), "sweep", cls_out=False)
+            kept[n] = res.cycles
+    record_cycles("fetch", fetch)
+    record_cycles("kept", kept)
+
+
+@cocotb.test()
+async def test_stalls(dut):
+    """Random idle on the tokens and random backpressure on all outputs, every block of a bundle, n from 1 to
+    N_MAX; the parameters of consecutive blocks come from different addresses, and a forced reload."""
+    tb = await start(dut)
+    model = Model(seed=2)
+    tb.store_words(model.words)
+    tb.set_stalls(idle=0.3, backpressure=0.4, seed=7)
+    sizes = [tb.n_max, 1, 7, 33, 48, 17]
+    for i, n in enumerate(sizes):
+        await check_block(tb, model, i, model.tokens(i, n), f"block {i} (stalls)")
+    res = await check_block(tb, model, 5, model.tokens(5, 9), "block 5 (reload)", reload=True)
+    assert res.load_cycles > 0
+    await check_block(tb, model, 4, model.tokens(4, 20), "block 4 (no side streams)", cls_out=False)
+
+
+@cocotb.test()
+async def test_reset_mid_run(dut):
+    """Reset while the parameters are being fetched, during attention and while tokens stream out; the clean run
+    after each is exact (and fetches the parameters again: a reset forgets them)."""
+    tb = await start(dut)
+    model = Model(seed=3)
+    tb.store_words(model.words)
+    tb.set_stalls(backpressure=0.5, seed=11)
+    for delay in (200, 4000, 9000):
+        run = cocotb.start_soon(tb.run_block(model.tokens(1, 65), model.regs(1), model.addr(1)))
+        await ClockCycles(dut.clk, delay)
+        assert not run.done(), f"the run ended within {delay} cycles"
+        run.cancel()
+        await tb.reset(cycles=3)
+        for port in tb.streams():
+            port.clear()
+        res = await check_block(tb, model, 1, model.tokens(1, 65), f"after a reset at cycle {delay}")
+        assert res.load_cycles > 0, "parameters kept across a reset"

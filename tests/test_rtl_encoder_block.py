@@ -1,0 +1,147 @@
+"""hw/rtl/encoder_block.sv: Verilator lint (the composition and its helper modules), and the cocotb testbench
+(sim/tb/encoder_block) against the golden encoder_block on random digits bundles, plus the rtl backend end to end."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+
+from spvit.configs import load_config
+from spvit.sim import rtl_backend, rtl_sim
+
+pytestmark = pytest.mark.rtl
+
+TOP = rtl_backend.TOP
+SOURCES = rtl_backend.SOURCES
+HELPERS = {
+    "lane_mem": [dict(N=64, LANE_WIDTH=16, RD_LANES=8), dict(N=64, LANE_WIDTH=32, RD_LANES=2),
+                 dict(N=256, LANE_WIDTH=8, RD_LANES=32)],
+    "linear_wmem": [dict(IN_DIM=64, OUT_DIM=192, SIMD=16, PE=8), dict(IN_DIM=128, OUT_DIM=64, SIMD=32, PE=4),
+                    dict(IN_DIM=64, OUT_DIM=64, SIMD=8, PE=2)],
+    "axis_lanes": [dict(IN_LANES=4, OUT_LANES=16), dict(IN_LANES=64, OUT_LANES=16), dict(IN_LANES=8, OUT_LANES=8)],
+    "token_buffer": [dict(WIDTH=128, DEPTH=268)],
+    "axi_param_loader": [dict(ADDR_WIDTH=40, COUNT_WIDTH=12), dict(ADDR_WIDTH=32, MAX_BURST=16, MAX_OUTSTANDING=1)],
+}
+# cocotb tests in sim/tb/encoder_block/test_encoder_block.py: test_token_counts, test_stalls, test_reset_mid_run
+EXPECTED_COCOTB_TESTS = 3
+
+# The one build: the digits model (D 64, H 4, MLP 128, N_MAX 67 = 1 + 64 patches + 2 package tokens) with the default
+# parallelism, in the folder the rtl backend uses for that model (so `spvit simulate --backend rtl` reuses it).
+DIGITS = load_config("digits")
+CONFIGS = {"digits": rtl_backend.block_parameters(DIGITS)}
+# another parallelism for lint only (the knobs must elaborate): narrower layernorm, wider and narrower MAC arrays
+LINT_ONLY = {
+    "digits-alt": dict(D=64, H=4, M=128, N_MAX=67, LN_PARALLEL=16, QKV_SIMD=32, QKV_PE=4, PROJ_SIMD=8, PROJ_PE=2,
+                       FC1_SIMD=64, FC1_PE=16, FC2_SIMD=16, FC2_PE=8, QK_SIMD=8),
+    "deit-tiny": dict(D=192, H=3, M=768, N_MAX=197, LN_PARALLEL=16, QKV_SIMD=32, QKV_PE=16, PROJ_SIMD=32,
+                      PROJ_PE=8, FC1_SIMD=32, FC1_PE=16, FC2_SIMD=64, FC2_PE=8, QK_SIMD=16),
+}
+
+
+def build_dir(name: str = "digits"):
+    assert name == "digits"
+    return rtl_backend.default_build_dir(DIGITS)
+
+
+@pytest.fixture(autouse=True)
+def _tools(require_tool):
+    require_tool("verilator")
+
+
+@pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])
+def test_lint(params):
+    out = rtl_sim.lint(SOURCES, TOP, params)
+    assert "%Warning" not in out and "%Error" not in out
+
+
+@pytest.mark.parametrize("top,params", [(t, p) for t, ps in HELPERS.items() for p in ps])
+def test_lint_helpers(top, params):
+    out = rtl_sim.lint([f"{top}.sv"], top, params)
+    assert "%Warning" not in out and "%Error" not in out
+
+
+def test_lint_rejects_illegal_parameters():
+    with pytest.raises(RuntimeError, match=re.escape("QKV_PE (3) must divide D (64)")):
+        rtl_sim.lint(SOURCES, TOP, dict(QKV_PE=3))
+    with pytest.raises(RuntimeError, match=re.escape("one of IN_LANES (3) and OUT_LANES (16) must divide")):
+        rtl_sim.lint(["axis_lanes.sv"], "axis_lanes", dict(IN_LANES=3))
+
+
+def run(name: str = "digits", tb_env: dict | None = None, run_name: str = "sim", expect: int = EXPECTED_COCOTB_TESTS,
+        extra_env: dict | None = None):
+    return rtl_backend.run_block_sim(
+        test_module="test_encoder_block",
+        build_dir=build_dir(name),
+        parameters=CONFIGS[name],
+        extra_env={f"SPVIT_TB_{k}": str(v) for k, v in (tb_env or {}).items()} | (extra_env or {}),
+        expect_tests=expect,
+        run_name=run_name,
+    )
+
+
+def test_encoder_block_cocotb():
+    """The block tests, then the must-fail check on the same build."""
+    res = run()
+    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    cycles = json.loads((build_dir() / "encoder_block_cycles.json").read_text())
+    assert set(cycles) == {"fetch", "kept"} and "65" in cycles["kept"]
+    assert all(cycles["fetch"][n] > cycles["kept"][n] for n in cycles["kept"] if n in cycles["fetch"])
+    # The harness must not pass silently: the same build run with a wrong fc2 shift register must come back failed.
+    with pytest.raises(rtl_sim.CocotbFailed, match="output channels differ from golden encoder_block"):
+        run(tb_env={"REG_SKEW": "fc2_shift:1", "N_LIST": "19"}, run_name="must-fail", expect=1,
+            extra_env={"COCOTB_TEST_FILTER": "test_token_counts"})
+
+
+@pytest.mark.parametrize("prune", [{}, {"score": "asvit", "select": "threshold", "package": False}],
+                         ids=["spvit-topk", "asvit-threshold-hard"])
+def test_rtl_backend_matches_golden(prune):
+    """spvit.sim.rtl_backend.RtlBackend: a whole digits model (every block in encoder_block.sv, the rest golden; the
+    asvit scores from the RTL block's class rows) against golden, on the same build as the block tests (the build
+    folder is locked while one of them runs)."""
+    from spvit.sim.backends import compare
+    from spvit.sim.golden import forward, random_bundle
+
+    cfg = dataclasses.replace(DIGITS, prune=dataclasses.replace(DIGITS.prune, **prune)).validate()
+    bundle = random_bundle(cfg, seed=21)
+    imgs = np.random.default_rng(22).integers(-128, 128, (1, cfg.in_chans, cfg.img_size, cfg.img_size))
+    backend = rtl_backend.RtlBackend(bundle, build_dir=build_dir())
+    got = backend.run(imgs)
+    want = forward(bundle, imgs).per_image()
+    compared, mismatched, reports = compare(want, got)
+    assert mismatched == 0, "\n".join(reports)
+    assert compared == len(want[0]) == 1 + cfg.depth + 2 * cfg.num_stages
+    assert backend.rtl_parts == ["encoder_block"]
+    assert len(backend.block_cycles[0]) == cfg.depth and all(c > 0 for c in backend.block_cycles[0])
+
+
+def test_rtl_backend_refuses_unbuildable_models():
+    from spvit.sim.golden import random_bundle
+
+    cfg = dataclasses.replace(DIGITS, embed_dim=72, num_heads=3).validate()
+    with pytest.raises(ValueError, match="multiples of 16"):
+        rtl_backend.RtlBackend(random_bundle(cfg, seed=0))
+
+
+@pytest.mark.slow
+def test_encoder_block_cycle_sweep():
+    """Every token count 1..N_MAX (the measured latency table), behind --slow."""
+    res = run(tb_env={"SWEEP": "1", "N_LIST": "65"}, run_name="sweep", expect=1,
+              extra_env={"COCOTB_TEST_FILTER": "test_token_counts"})
+    assert not res.failed
+    cycles = json.loads((build_dir() / "encoder_block_cycles.json").read_text())
+    assert len(cycles["kept"]) == CONFIGS["digits"]["N_MAX"]
+    if os.environ.get("SPVIT_PRINT_CYCLES"):
+        print(cycles)
+
+
+def test_simulate_cli_rtl_backend(capsys):
+    """`spvit simulate --backend rtl --compare golden` goes through the RTL backend with 0 mismatches."""
+    from spvit.cli import main
+
+    assert main(["simulate", "--random", "--config", "digits", "--backend", "rtl", "--compare", "golden",
+                 "--images", "1"]) == 0
+    assert ": 0 mismatched (rtl vs golden)" in capsys.readouterr().out
