@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random bundle and inputs")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("selfcheck", help="check the golden model on a generated model (the main job for now)",
+    p = sub.add_parser("selfcheck", help="check the golden model on a generated model (batch independence, invariants)",
                        description="Generate a random model bundle, save and reload it, run images through the "
                                    "golden model and check the contract's invariants; prints a summary.")
     p.add_argument("--config", default=DEFAULT, help=f"model config (default {DEFAULT})")
@@ -197,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("configs", help="list the shipped model configs", description="List the shipped model configs.")
     p.set_defaults(func=cmd_configs)
+
+    from spvit.hw_build import add_parser as add_hw_parser
+
+    add_hw_parser(sub)
     return parser
 
 

@@ -56,7 +56,7 @@ def _require_tool(name: str) -> Path:
         pytest.skip(f"{exc.tool} not available: {exc.hint}")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def require_tool():
     """`require_tool("g++" | "ap_types" | "verilator" | "yosys")` -> its path, else skip (locally) / fail (CI)."""
     return _require_tool

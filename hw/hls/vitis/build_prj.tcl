@@ -41,8 +41,8 @@ foreach step $steps {
 
 # The ZCU102's part and the accelerator's 300 MHz clock (boards/zcu102/board.yaml; tests/test_hls_vitis.py checks
 # that these agree with it).
-set part xczu9eg-ffvb1156-2-e
-set period 3.33
+set part [spvit_env SPVIT_HLS_PART xczu9eg-ffvb1156-2-e]
+set period [spvit_env SPVIT_HLS_PERIOD 3.33]
 
 # C++14 as in the g++ builds of the testbenches; SPVIT_AXIS_SIDEBAND: hls::axis beats (TLAST, TKEEP, TSTRB).
 set cflags "-std=c++14 -DSPVIT_AXIS_SIDEBAND -I$hls_dir -I[file join $vitis_dir tops]"
