@@ -15,8 +15,8 @@ Backends:
   pack layer and register encoding, with the DMA simulated by in-memory copies. No pynq, no tools.
 - `board`: pynq -- an Overlay of the HLS design (bitstream + .hwh), the cores bound by VLNV, AXI DMA transfers
   (host/board.py). On a PC, `host.shim.ShimDevice` emulates the board underneath pynq.
-- `rtl`: spvit.sim.rtl_backend.RtlBackend (every encoder block in Verilator-simulated hw/rtl/encoder_block.sv, the
-  rest golden), one simulator session per `infer` call.
+- `rtl`: spvit.sim.rtl_backend.RtlBackend (the whole model in Verilator-simulated RTL: sim/tb/model/model_tb.sv),
+  one simulator session per `infer` call.
 """
 from __future__ import annotations
 

@@ -65,8 +65,8 @@ def _hls_backend(bundle: Bundle, **options):
 
 
 def _rtl_backend(bundle: Bundle, **options):
-    """Every encoder block in Verilator-simulated hw/rtl/encoder_block.sv (RtlBackend.rtl_parts says what runs in
-    RTL); unavailable when Verilator is missing or the block cannot be built for the model's dimensions."""
+    """The whole model in Verilator-simulated RTL (sim/tb/model/model_tb.sv; RtlBackend.rtl_parts); unavailable when
+    Verilator is missing or the cores cannot be built for the model's dimensions."""
     from . import tools
     from .rtl_backend import RtlBackend
 

@@ -1,13 +1,12 @@
 """hw/rtl/encoder_block.sv: Verilator lint (the composition and its helper modules), and the cocotb testbench
-(sim/tb/encoder_block) against the golden encoder_block on random digits bundles, plus the rtl backend end to end."""
+(sim/tb/encoder_block) against the golden encoder_block on random digits bundles. The rtl backend (the whole model in
+RTL, the block included) is tested in tests/test_rtl_model.py."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 
-import numpy as np
 import pytest
 
 from spvit.configs import load_config
@@ -96,36 +95,6 @@ def test_encoder_block_cocotb():
             extra_env={"COCOTB_TEST_FILTER": "test_token_counts"})
 
 
-@pytest.mark.parametrize("prune", [{}, {"score": "asvit", "select": "threshold", "package": False}],
-                         ids=["spvit-topk", "asvit-threshold-hard"])
-def test_rtl_backend_matches_golden(prune):
-    """spvit.sim.rtl_backend.RtlBackend: a whole digits model (every block in encoder_block.sv, the rest golden; the
-    asvit scores from the RTL block's class rows) against golden, on the same build as the block tests (the build
-    folder is locked while one of them runs)."""
-    from spvit.sim.backends import compare
-    from spvit.sim.golden import forward, random_bundle
-
-    cfg = dataclasses.replace(DIGITS, prune=dataclasses.replace(DIGITS.prune, **prune)).validate()
-    bundle = random_bundle(cfg, seed=21)
-    imgs = np.random.default_rng(22).integers(-128, 128, (1, cfg.in_chans, cfg.img_size, cfg.img_size))
-    backend = rtl_backend.RtlBackend(bundle, build_dir=build_dir())
-    got = backend.run(imgs)
-    want = forward(bundle, imgs).per_image()
-    compared, mismatched, reports = compare(want, got)
-    assert mismatched == 0, "\n".join(reports)
-    assert compared == len(want[0]) == 1 + cfg.depth + 2 * cfg.num_stages
-    assert backend.rtl_parts == ["encoder_block"]
-    assert len(backend.block_cycles[0]) == cfg.depth and all(c > 0 for c in backend.block_cycles[0])
-
-
-def test_rtl_backend_refuses_unbuildable_models():
-    from spvit.sim.golden import random_bundle
-
-    cfg = dataclasses.replace(DIGITS, embed_dim=72, num_heads=3).validate()
-    with pytest.raises(ValueError, match="multiples of 16"):
-        rtl_backend.RtlBackend(random_bundle(cfg, seed=0))
-
-
 @pytest.mark.slow
 def test_encoder_block_cycle_sweep():
     """Every token count 1..N_MAX (the measured latency table), behind --slow."""
@@ -136,12 +105,3 @@ def test_encoder_block_cycle_sweep():
     assert len(cycles["kept"]) == CONFIGS["digits"]["N_MAX"]
     if os.environ.get("SPVIT_PRINT_CYCLES"):
         print(cycles)
-
-
-def test_simulate_cli_rtl_backend(capsys):
-    """`spvit simulate --backend rtl --compare golden` goes through the RTL backend with 0 mismatches."""
-    from spvit.cli import main
-
-    assert main(["simulate", "--random", "--config", "digits", "--backend", "rtl", "--compare", "golden",
-                 "--images", "1"]) == 0
-    assert ": 0 mismatched (rtl vs golden)" in capsys.readouterr().out

@@ -1,6 +1,5 @@
 """The host side of hw/rtl/encoder_block.sv in cocotb: what a driver does (register writes from
-spvit.sim.block_regs, parameter words in DDR, tokens over AXI-Stream), shared by the block tests (test_encoder_block.py)
-and the RTL backend's simulation (backend_run.py).
+spvit.sim.block_regs, parameter words in DDR, tokens over AXI-Stream), used by the block tests (test_encoder_block.py).
 
 Ports: s_axil (cocotbext-axi AxiLiteMaster), m_axi (AxiRamRead: the DDR holding the packed parameters), s_axis /
 m_axis (16 int8 channels per beat), m_axis_cls_p16 (uint16 per beat) and m_axis_cls_ctx (D / H int8 per beat).
