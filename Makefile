@@ -2,7 +2,7 @@
 # Both first create (or refresh) the local virtual environment .venv from the project's own files.
 #
 #   make venv    create/refresh .venv (pip install -c requirements/constraints.txt -e '.[all]')
-#   make demo    .venv/bin/spvit selfcheck
+#   make demo    .venv/bin/spvit demo (train or reuse runs/demo, export, every backend bit-exact, report)
 #   make test    .venv/bin/python -m pytest (PYTEST_ARGS="..." to add options, e.g. --slow or -k rtl)
 #   make clean   remove build outputs (build/, caches); `make distclean` also removes .venv
 
@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) requirements/debian.sh
 	@touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/spvit selfcheck
+	$(VENV)/bin/spvit demo
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_JOBS) $(PYTEST_ARGS)

@@ -29,6 +29,9 @@ class Attention(nn.Module):
         self.qkv = QLinear(dim, 3 * dim)
         self.proj = QLinear(dim, dim)
         self.q_quant, self.k_quant, self.v_quant, self.ctx_quant, self.proj_quant = (QAct() for _ in range(5))
+        with torch.no_grad():  # start where timm's attention starts: logits scaled by 1/sqrt(d_head)
+            self.qkv.weight[:dim] *= (dim // heads) ** -0.5
+            self.qkv.bias[:dim] *= (dim // heads) ** -0.5
 
     def forward(self, x, present):
         b, n, d = x.shape
@@ -137,6 +140,22 @@ def token_pack(x, scores, pruned):
     return torch.einsum("bn,bnd->bd", w, x) / den.clamp(min=SCORE_EPS) * (den > 0)
 
 
+def sincos_pos_embed(dim: int, grid: int, scale: float = 0.5) -> torch.Tensor:
+    """2-D sine-cosine positional embedding (MAE), [1, 1 + grid², dim], the class token's row zero. Used as the
+    initial value of the learnable pos_embed: neighbouring patches start with similar embeddings, so a digit that
+    moves over the canvas is recognised without learning every absolute position from scratch."""
+    quarter = dim // 4
+    omega = 1.0 / 10000 ** (torch.arange(quarter, dtype=torch.float64) / quarter)
+    r, c = torch.meshgrid(torch.arange(grid, dtype=torch.float64), torch.arange(grid, dtype=torch.float64), indexing="ij")
+    parts = []
+    for pos in (r.flatten(), c.flatten()):
+        angle = pos[:, None] * omega[None, :]
+        parts += [angle.sin(), angle.cos()]
+    emb = torch.cat(parts, dim=1)
+    emb = torch.cat([emb, torch.zeros(emb.shape[0], dim - emb.shape[1], dtype=emb.dtype)], dim=1)
+    return (scale * torch.cat([torch.zeros(1, dim, dtype=emb.dtype), emb])).float()[None]
+
+
 class PrunedViT(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -144,7 +163,7 @@ class PrunedViT(nn.Module):
         d = cfg.embed_dim
         self.patch_embed = PatchEmbed(cfg.in_chans, d, cfg.patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
-        self.pos_embed = nn.Parameter(torch.randn(1, cfg.num_patches + 1, d) * 0.02)
+        self.pos_embed = nn.Parameter(sincos_pos_embed(d, cfg.img_size // cfg.patch_size))
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.norm = QLayerNorm(d, eps=cfg.ln_eps)
         self.head = QLinear(d, cfg.num_classes)
@@ -154,6 +173,7 @@ class PrunedViT(nn.Module):
         self.prune = True  # False: run dense (stage 1 of training, and the dense baseline)
         self.tau = 1.0  # Gumbel-Softmax temperature (SPViT)
         self.asvit_tau = 1e-3  # sigmoid temperature of the AS-ViT threshold relaxation, in score units
+        self.calibrate_k: list[int] | None = None  # set by calibrate_thresholds() for one forward pass
         nn.init.trunc_normal_(self.cls_token, std=0.02)
 
     def stage_k(self) -> list[int]:
@@ -179,6 +199,8 @@ class PrunedViT(nn.Module):
             stage = self.stages[s]
             scores = stage.selector(x, present) if cfg.prune.score == "spvit" else asvit_score(cls_p, cls_ctx)
             cand = present * is_patch
+            if self.calibrate_k is not None:
+                self._calibrate(scores.detach(), cand, stage, self.calibrate_k[s])
             m = self._decide(scores, cand, s, stage)
             keep, pruned = cand * m, cand * (1 - m)
             present = present * (1 - is_patch) + keep
@@ -192,6 +214,26 @@ class PrunedViT(nn.Module):
         logits = self.head(self.norm_quant(self.norm(x[:, 0])))
         keep_counts = torch.stack(keeps, dim=1) if keeps else torch.zeros(b, 0)
         return logits, {"keep": keep_counts, "present": present, "scores": scores_all}
+
+    @torch.no_grad()
+    def calibrate_thresholds(self, images, keep: list[int]) -> list[float]:
+        """Threshold mode: set each stage's threshold so that a batch keeps `keep[s]` patch tokens per image on
+        average, stage after stage (each stage sees what the calibrated earlier ones keep). Learned thresholds then
+        start at the budget instead of wherever their initial value happens to fall in this model's score range."""
+        was_training, self.calibrate_k = self.training, list(keep)
+        try:
+            self.eval()
+            self(images)
+        finally:
+            self.calibrate_k = None
+            self.train(was_training)
+        return [float(st.threshold) for st in self.stages]
+
+    @staticmethod
+    def _calibrate(scores, cand, stage: Stage, keep: int) -> None:
+        values = scores[cand > 0].sort(descending=True).values
+        target = min(max(1, keep * scores.shape[0]), values.numel())
+        stage.threshold.fill_(float(values[target - 1]))
 
     def _decide(self, scores, cand, s: int, stage: Stage):
         """Keep decisions of one stage: relaxed with a straight-through hard value in training, the contract's

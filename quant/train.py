@@ -45,6 +45,12 @@ class TrainConfig:
     lr: float = 2e-3
     prune_lr: float = 5e-4
     weight_decay: float = 0.05
+    warmup_epochs: float = 0.0  # linear learning-rate warm-up at the start of the float phase
+    # Cumulative keep ratios that define the sparsity budget; None = the model's keep_ratios. In threshold mode the
+    # model's keep_ratios are only the hardware cap k, and the budget (a mean) lies below it: images then keep
+    # their own number of tokens around the budget instead of all sitting at the cap.
+    budget_keep_ratios: list | None = None
+    steps_per_epoch: int | None = None  # cap on the optimiser steps of an epoch (smoke tests); None = the whole epoch
     repeats: int = 2  # canvases per source digit per epoch
     sparsity_loss: str = "latency"  # latency | ratio | flops
     sparsity_weight: float = 2.0
@@ -90,7 +96,12 @@ class Trainer:
         self.model = PrunedViT(cfg)
         self.train_set, self.test_set = make_datasets(cfg, tc.data, tc.seed, tc.repeats)
         self.table = lat.analytic_table(cfg, tc.board) if cfg.num_stages else None
-        self.budget = lat.model_cycles(self.table, lat.tokens_per_block(cfg, cfg.stage_k())) if self.table else None
+        self.budget_ratios = list(tc.budget_keep_ratios or cfg.prune.keep_ratios)
+        budget_k = [max(1, round(r * cfg.num_patches)) for r in self.budget_ratios]
+        self.budget = lat.model_cycles(self.table, lat.tokens_per_block(cfg, budget_k)) if self.table else None
+        # AS-ViT's FLOPs budget: the budget schedule's block MACs as a fraction of the dense model's
+        dense_macs = cfg.depth * lat.block_macs(cfg, cfg.num_patches + 1)
+        self.mac_ratio = sum(lat.block_macs(cfg, n) for n in lat.tokens_per_block(cfg, budget_k)) / dense_macs
         self.history: list[dict] = []
         self.phase, self.epoch = 0, 0  # next epoch to run
         self.teacher = None
@@ -148,11 +159,14 @@ class Trainer:
                 self._configure_phase(phase)
             if name == "prune" and (self.cfg.num_stages == 0):
                 break
+            first_epoch = self.epoch if phase == start_phase else 0
+            if name == "prune" and first_epoch == 0 and self.cfg.prune.select == "threshold":
+                self._calibrate_thresholds()
             if name == "prune" and self.tc.distill_weight > 0:
                 self.teacher = copy.deepcopy(self.model).eval()
                 self.teacher.prune = False
             epochs = self.tc.epochs[name]
-            for epoch in range(self.epoch if phase == start_phase else 0, epochs):
+            for epoch in range(first_epoch, epochs):
                 self.phase, self.epoch = phase, epoch
                 row = self._train_epoch(name, epoch, epochs)
                 row |= self._evaluate()
@@ -163,6 +177,17 @@ class Trainer:
             self.phase, self.epoch = phase + 1, 0
             self.save()
         return self.history[-1] if self.history else {}
+
+    def _calibrate_thresholds(self) -> None:
+        """Start the learnable thresholds at the sparsity budget (model.calibrate_thresholds on training images)."""
+        xs = torch.stack([self.train_set[i][0] for i in range(min(512, len(self.train_set)))])
+        keep = [max(1, round(r * self.cfg.num_patches)) for r in self.budget_ratios]
+        thresholds = self.model.calibrate_thresholds(xs, keep)
+        if self.world > 1:  # every process starts from rank 0's values
+            for st in self.model.stages:
+                dist.broadcast(st.threshold.data, 0)
+            thresholds = [float(st.threshold) for st in self.model.stages]
+        tqdm.write(f"thresholds calibrated to the budget {keep} kept patches: {[round(t, 5) for t in thresholds]}")
 
     def _loader(self, dataset, train: bool):
         sampler = DistributedSampler(dataset, shuffle=train, seed=self.tc.seed) if self.world > 1 else None
@@ -181,18 +206,22 @@ class Trainer:
         loader, sampler = self._loader(self.train_set, True)
         if sampler:
             sampler.set_epoch(epoch)
-        steps = len(loader)
+        steps = min(len(loader), tc.steps_per_epoch or len(loader))
         sched_base = self.opt.param_groups[0].get("initial_lr", self.opt.param_groups[0]["lr"])
         for g in self.opt.param_groups:
             g.setdefault("initial_lr", sched_base)
         model = self._model_for_step()
         self.model.train()
         totals = {"loss": 0.0, "ce": 0.0, "sparsity": 0.0, "correct": 0, "seen": 0}
-        bar = tqdm(loader, desc=f"{name} {epoch + 1}/{epochs}", disable=self.rank != 0, leave=False, dynamic_ncols=True)
+        bar = tqdm(loader, desc=f"{name} {epoch + 1}/{epochs}", total=steps, disable=self.rank != 0, leave=False,
+                   dynamic_ncols=True)
         for step, (x, y) in enumerate(bar):
-            progress = (epoch * steps + step) / max(1, epochs * steps)
+            if tc.steps_per_epoch is not None and step >= tc.steps_per_epoch:
+                break
+            done = epoch * steps + step
+            warm = min(1.0, (done + 1) / (tc.warmup_epochs * steps)) if name == "float" and tc.warmup_epochs else 1.0
             for g in self.opt.param_groups:  # cosine decay within each phase
-                g["lr"] = g["initial_lr"] * 0.5 * (1 + math.cos(math.pi * progress))
+                g["lr"] = warm * g["initial_lr"] * 0.5 * (1 + math.cos(math.pi * done / max(1, epochs * steps)))
             logits, aux = model(x)
             ce = F.cross_entropy(logits, y)
             loss = ce
@@ -223,8 +252,8 @@ class Trainer:
         if tc.sparsity_loss == "latency":
             return lat.latency_loss(lat.expected_latency(self.table, keep_counts, cfg), self.budget)
         if tc.sparsity_loss == "flops":
-            return lat.flops_budget_loss(keep_counts, cfg, cfg.prune.keep_ratios[-1])
-        targets = torch.tensor(cfg.prune.keep_ratios, dtype=keep_counts.dtype)
+            return lat.flops_budget_loss(keep_counts, cfg, self.mac_ratio)
+        targets = torch.tensor(self.budget_ratios, dtype=keep_counts.dtype)
         return ((keep_counts.mean(0) / cfg.num_patches - targets) ** 2).sum()
 
     @torch.no_grad()

@@ -198,9 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("configs", help="list the shipped model configs", description="List the shipped model configs.")
     p.set_defaults(func=cmd_configs)
 
+    from spvit.demo import add_parser as add_demo_parser
     from spvit.hw_build import add_parser as add_hw_parser
 
+    add_demo_parser(sub)
     add_hw_parser(sub)
+
+    from spvit.host.cli import add_run_arguments, run_on_board
+
+    p = sub.add_parser("run", help="on-board inference through the PYNQ driver (on a ZCU102, or --emulate)",
+                       description="Run a model bundle on the accelerator: images from a folder (PNG/JPEG) or a .npy.")
+    add_run_arguments(p)
+    p.set_defaults(func=run_on_board)
     return parser
 
 
