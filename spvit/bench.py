@@ -9,9 +9,10 @@ sim/tb/bench/), except where a line says "derived":
   parameters stay on chip). The simulated DDR answers one 128-bit beat per cycle with no latency.
 - pruning stage: hw/rtl/prune_stage.sv with the config's scorer inside (SPViT selector.sv / asvit_score.sv); it has no
   cycle register, so the testbench counts ap_start to ap_done.
-- fixed costs: the patch embedding and the head's classifier are linear layers with no RTL top yet; their cycles are
-  measured on hw/rtl/linear.sv (through sim/tb/linear/linear_tb.sv) with the qkv layer's SIMD x PE (assumed to run on
-  the block's qkv array, time-shared); the head's LayerNorm of one token is derived from layernorm.sv's documented
+- fixed costs: the patch embedding and the head's classifier are linear layers with no hw/rtl IP core of their own
+  (sim/tb/model/model_tb.sv composes them from linear.sv for simulation only); their cycles are measured on
+  hw/rtl/linear.sv (through sim/tb/linear/linear_tb.sv) with the qkv layer's SIMD x PE (assumed to run on the block's
+  qkv array, time-shared); the head's LayerNorm of one token is derived from layernorm.sv's documented
   latency; overhead = control (latency.CONTROL_CYCLES) + the AXI4-Lite programming of every kernel launch (measured in
   the testbench) + the logits out at one 128-bit beat per cycle.
 - MAC utilisation: the testbench samples, every cycle, the multiply stage of each MAC array (linear.sv d_valid_reg in
@@ -325,7 +326,7 @@ def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: di
         "testbench, stage 0 (no earlier package tokens), k = the config's first-stage k capped at n - 1; the "
         "cost hardly depends on k (token_pack sees every token)",
         f"patch_embed_cycles, head linear: linear.sv measured (first input beat to last output beat) with the qkv "
-        f"array's SIMD x PE (assumed time-shared: no patch-embedding/head RTL yet); head LayerNorm derived "
+        f"array's SIMD x PE (assumed time-shared: no patch-embedding/head IP core yet); head LayerNorm derived "
         f"(2 x D/LN_PARALLEL beats + {LN_LATENCY} cycles latency of layernorm.sv)",
         f"overhead_cycles: {lat.CONTROL_CYCLES} control + {cfg.depth + cfg.num_stages + 2} launches x {reg_cycles} "
         "cycles of AXI4-Lite programming (testbench pace; a PS is slower) + the int32 logits out",
@@ -476,6 +477,33 @@ def estimate_design(cfg: ModelConfig, bp: dict, pp: dict, verbose: bool = True) 
     return rows, problems
 
 
+RESOURCE_GROUPS = (  # (group, row-name prefixes), in report order
+    ("linear arrays (qkv, proj, fc1, fc2)", ("linear qkv", "linear proj", "linear fc1", "linear fc2")),
+    ("attention (all heads)", ("attention",)),
+    ("layernorm (LN1, LN2)", ("layernorm",)),
+    ("parameter memories", ("linear_wmem", "lane_mem")),
+    ("streams and glue", ("round_sat", "residual_add", "lut", "token_buffer", "axis_lanes", "axi_param_loader",
+                          "axil_reg_if")),
+    ("pruning stage", ("prune:",)),
+)
+
+
+def group_rows(rows: list[dict]) -> list[dict]:
+    """The kernel-instance rows summed into RESOURCE_GROUPS (their sum is the design's sum)."""
+    from spvit.sim import resources as R
+
+    out, used = [], set()
+    for group, prefixes in RESOURCE_GROUPS:
+        members = [r for r in rows if r["name"].startswith(prefixes)]
+        used.update(id(r) for r in members)
+        if members:
+            out.append({**R.total(members, group), "members": [r["name"] for r in members]})
+    rest = [r for r in rows if id(r) not in used]
+    if rest:
+        out.append({**R.total(rest, "other"), "members": [r["name"] for r in rest]})
+    return out
+
+
 def design_resources(cfg: ModelConfig, bdict: dict, eff: dict, pp: dict, out: Path, store: bool = False
                      ) -> tuple[str, dict]:
     """yosys estimates of the design's kernel instances: out/resources.{md,json,png} (and boards/<board>/resources.json
@@ -484,10 +512,12 @@ def design_resources(cfg: ModelConfig, bdict: dict, eff: dict, pp: dict, out: Pa
 
     out.mkdir(parents=True, exist_ok=True)
     res_rows, problems = estimate_design(cfg, eff, pp)
-    res_md = R.report(res_rows, bdict["board"], problems=problems)
+    groups = group_rows(res_rows)
+    res_md = (R.report(groups, bdict["board"], problems=problems) + "\nEvery kernel instance:\n\n"
+              + R.report(res_rows, bdict["board"]))
     (out / "resources.md").write_text(res_md)
     if res_rows:
-        R.plot(res_rows, bdict["board"], out / "resources.png")
+        R.plot(groups, bdict["board"], out / "resources.png")
     ok, worst, used = R.headroom_verdict(R.total(res_rows), bdict["board"])
     verdict = {"target": ">= 15 % headroom in every resource class (yosys, sum of kernel instances)",
                "measured": f"fullest class {worst} at {100 * used:.1f} %", "met": ok and not problems}
@@ -495,8 +525,7 @@ def design_resources(cfg: ModelConfig, bdict: dict, eff: dict, pp: dict, out: Pa
            "note": "yosys synth_xilinx estimates of every kernel instance of encoder_block.sv and prune_stage.sv "
                    "at this design point (rows already multiplied by their instance counts), summed; the two "
                    "cores' own glue registers (configuration, counters, score memory) are not included",
-           "rows": res_rows, "problems": problems,
-           "verdict": verdict}
+           "rows": res_rows, "groups": groups, "problems": problems, "verdict": verdict}
     (out / "resources.json").write_text(json.dumps(doc, indent=1) + "\n")
     if store:
         store_resources(doc, bdict["board"])
@@ -664,6 +693,21 @@ def write_report(out: Path, res: dict, cfg: ModelConfig, plots: list[str], resou
 
 
 # ---- the bench ------------------------------------------------------------------------------------------------------
+CAVEATS = [
+    "Cycle counts come from Verilator simulations of the RTL with ideal surroundings: the simulated DDR answers "
+    "a 128-bit beat every cycle with no latency (a real HP port reaches ~75 % of its 4.8 GB/s at 300 MHz and adds "
+    "~100+ cycles of latency per burst); token streams in and out at one beat per cycle.",
+    "300 MHz is the board's target clock; no timing closure has been run (yosys gives no timing; Vivado is "
+    "needed).",
+    "The patch embedding and the head's classifier have no IP core: their cycles are measured on linear.sv with "
+    "the qkv array's size, assuming the block's qkv array is time-shared for them (not implemented).",
+    "The pruning stage is measured as stage 0 (no earlier package tokens in its input); later stages carry "
+    "1-2 more protected tokens, which changes their cost by a few cycles.",
+    "Kernels run one after another with ap_start/ap_done per kernel (the host-driven flow): no overlap between "
+    "consecutive blocks or between a block and the next stage.",
+]
+
+
 def issue_targets(cfg: ModelConfig, summary: dict, util: dict, clock: float) -> list[dict]:
     """Issue #5's performance targets that these results can be checked against."""
     targets = []
@@ -775,19 +819,7 @@ def bench(config: str = "digits", board: str = BOARD, out: str | Path | None = N
         res_md, verdict = design_resources(cfg, bdict, eff, pp, out, store)
         targets.append(verdict)
 
-    caveats = [
-        "Cycle counts come from Verilator simulations of the RTL with ideal surroundings: the simulated DDR answers "
-        "a 128-bit beat every cycle with no latency (a real HP port reaches ~75 % of its 4.8 GB/s at 300 MHz and adds "
-        "~100+ cycles of latency per burst); token streams in and out at one beat per cycle.",
-        "300 MHz is the board's target clock; no timing closure has been run (yosys gives no timing; Vivado is "
-        "needed).",
-        "The patch embedding and the head's classifier have no RTL top: their cycles are measured on linear.sv with "
-        "the qkv array's size, assuming the block's qkv array is time-shared for them (not implemented).",
-        "The pruning stage is measured as stage 0 (no earlier package tokens in its input); later stages carry "
-        "1-2 more protected tokens, which changes their cost by a few cycles.",
-        "Kernels run one after another with ap_start/ap_done per kernel (the host-driven flow): no overlap between "
-        "consecutive blocks or between a block and the next stage.",
-    ]
+    caveats = list(CAVEATS)
     res = {
         "config": cfg.name, "config_ref": config, "board": bdict["board"], "clock_mhz": clock, "backend": backend,
         "command": command or f"spvit bench --backend rtl --config {config}",
@@ -823,6 +855,7 @@ def rerender(out: str | Path, store: bool = False) -> Path:
             if name != "block":
                 u["busy_exact"] = u["busy_cycles"] * u["units"] == u["useful_macs"]
     res["targets"] = issue_targets(cfg, res["summary"], res["utilisation"], res["clock_mhz"])
+    res["caveats"] = list(CAVEATS)
     if res_md and (out / "resources.json").is_file():
         verdict = json.loads((out / "resources.json").read_text()).get("verdict")
         res["targets"] += [verdict] if verdict else []
@@ -852,10 +885,11 @@ def store_resources(doc: dict, board: str = BOARD) -> Path:
     old = json.loads(path.read_text()) if path.is_file() else {}
     designs = dict(old.get("designs", {}))
     designs[doc["config"]] = {k: doc[k] for k in ("design", "rows", "problems")}
-    # `rows`: the largest design point stored (the one that must fit)
+    # `rows`: the largest design point stored (the one that must fit), its kernel instances grouped (a readable table
+    # and plot in the demo report); every instance stays under designs[config]["rows"]
     order = ["deit_small", "deit_tiny", "digits"]
     main = next((c for c in order if c in designs), doc["config"])
-    rows = [{**r, "name": f"{main}: {r['name']}"} for r in designs[main]["rows"]]
+    rows = [{**r, "name": f"{main}: {r['name']}"} for r in group_rows(designs[main]["rows"])]
     body = {"board": board, "config": main, "note": doc["note"], "rows": rows,
             "design": designs[main]["design"], "designs": designs}
     path.write_text(json.dumps(body, indent=1) + "\n")

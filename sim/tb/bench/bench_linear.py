@@ -1,7 +1,7 @@
 """cocotb module of `spvit bench --backend rtl`: the cycles of hw/rtl/linear.sv for the per-image fixed costs.
 
 The patch embedding (§11.1: num_patches tokens of C·P·P inputs -> D) and the classifier head (§11.4: one token of D
-inputs -> num_classes) are linear layers; no RTL top runs them yet, so their cost is measured on linear.sv itself,
+inputs -> num_classes) are linear layers with no hw/rtl IP core of their own, so their cost is measured on linear.sv,
 built through sim/tb/linear/linear_tb.sv (one instance per shape, `sel` picks one) with an input source that offers a
 beat every cycle and an always-ready output. Cycles: from the first input beat accepted to the last output beat
 (tlast), both included. The weights stay zero (the timing of linear.sv does not depend on the values; its bit-exactness
