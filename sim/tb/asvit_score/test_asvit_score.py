@@ -7,66 +7,32 @@ spvit.sim.golden.scoring.asvit_score.
 """
 from __future__ import annotations
 
-import logging
-import os
-import random
-import warnings
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiStreamFrame
 
+from common import (STALL_VARIANTS, Testbench, beat_values, count_mismatches, lane_words, setting, stream_through,
+                    variant_seed)
 from spvit.sim.golden.scoring import asvit_score
 
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-N_MAX = int(os.environ.get("SPVIT_TB_N_MAX", "7"))
-DH = int(os.environ.get("SPVIT_TB_DH", "4"))
-H = int(os.environ.get("SPVIT_TB_H", "3"))
-IMAGES = int(os.environ.get("SPVIT_TB_IMAGES", "60"))  # random images per run_test variant
+N_MAX = setting("N_MAX", 7)
+DH = setting("DH", 4)
+H = setting("H", 3)
+IMAGES = setting("IMAGES", 60)  # random images per run_test variant
 # golden-model override for the must-fail check: the golden model sees every p16 plus this
-GOLDEN_P16_SKEW = int(os.environ.get("SPVIT_TB_GOLDEN_P16_SKEW", "0"))
+GOLDEN_P16_SKEW = setting("GOLDEN_P16_SKEW", 0)
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
-        self.ctx_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_ctx"), dut.clk, dut.rst, byte_lanes=1)
-        self.p16_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_p16"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
-        for port in (self.ctx_source, self.p16_source, self.sink):
-            port.log.setLevel(logging.WARNING)
-
-    def set_idle_generator(self, seed: int, probability: float):
-        self.ctx_source.set_pause_generator(random_pause(probability, seed)())
-        self.p16_source.set_pause_generator(random_pause(probability, seed + 1)())
-
-    def set_backpressure_generator(self, seed: int, probability: float):
-        self.sink.set_pause_generator(random_pause(probability, seed)())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        # drop whatever the testbench still had queued (the sources resume sending when reset falls)
-        for port in (self.ctx_source, self.p16_source, self.sink):
-            port.clear()
-        self.dut.rst.value = 0
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
+        super().__init__(dut)
+        self.ctx_source = self.add_source("s_axis_ctx")
+        self.p16_source = self.add_source("s_axis_p16")
+        self.sink = self.add_sink()
 
     async def send_image(self, img):
-        ctx_words = [sum((int(v) & 0xFF) << (8 * c) for c, v in enumerate(row)) for row in img["ctx"]]
-        await self.ctx_source.send(AxiStreamFrame(ctx_words))
+        await self.ctx_source.send(AxiStreamFrame(lane_words(img["ctx"], DH)))
         for h in range(H):
             await self.p16_source.send(AxiStreamFrame([int(v) for v in img["p16"][h, :img["n"]]]))
 
@@ -75,26 +41,15 @@ class TB:
         checked = 0
         for index, img in enumerate(images):
             n = img["n"]
-            frame = await self.sink.recv()
-            got = np.array(list(frame.tdata), dtype=np.int64)
+            got = beat_values(await self.sink.recv())
             assert len(got) == n, f"image {index}: {len(got)} scores for n = {n} (tlast misplaced?)"
             want = golden(img)
-            bad = np.flatnonzero(got != want)
-            for j in bad[:4]:
-                self.log.error("image %d (n %d) score[%d]: rtl %d golden %d", index, n, j, got[j], want[j])
-            mismatches += bad.size
+            mismatches += count_mismatches(got, want, lambda j: self.log.error(
+                "image %d (n %d) score[%d]: rtl %d golden %d", index, n, j, got[j], want[j]), limit=4)
             checked += n
         assert self.sink.empty(), "extra scores after the last image"
         assert mismatches == 0, f"{mismatches} of {checked} scores differ from golden asvit_score"
         return checked
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
 
 
 def golden(img) -> np.ndarray:
@@ -139,21 +94,14 @@ def random_image(rng: np.random.Generator):
 
 
 @cocotb.test()
-@cocotb.parametrize(idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(**STALL_VARIANTS)
 async def run_test(dut, idle: bool, backpressure: bool):
     """Random images (random n, all-zero / some-zero / extreme contexts, softmax-like and extreme rows)."""
     tb = TB(dut)
-    seed = 4000 + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    if idle:
-        tb.set_idle_generator(seed, 0.3)
-    if backpressure:
-        tb.set_backpressure_generator(seed + 7, 0.5)
-    await tb.reset()
+    seed = variant_seed(4000, idle, backpressure)
+    rng = await tb.begin_variant(idle, backpressure, seed)
     images = [random_image(rng) for _ in range(IMAGES)]
-    for img in images:
-        await tb.send_image(img)
-    checked = await tb.check_images(images)
+    checked = await stream_through(images, tb.send_image, tb.check_images)
     tb.log.info("%d images, %d scores: bit-exact", len(images), checked)
 
 
@@ -161,17 +109,13 @@ async def run_test(dut, idle: bool, backpressure: bool):
 async def test_corners(dut):
     """n = 1 and N_MAX with every context kind and every row kind."""
     tb = TB(dut)
-    rng = np.random.default_rng(55)
-    tb.set_backpressure_generator(56, 0.2)
-    await tb.reset()
+    rng = await tb.begin(55, backpressure=0.2)
     images = []
     for n in (1, N_MAX):
         for ctx_kind in ("random", "zero", "some_zero", "extreme", "small"):
             for p16_kind in ("random", "softmax", "max", "tiny"):
                 images.append(make_image(rng, n, ctx_kind, p16_kind))
-    for img in images:
-        await tb.send_image(img)
-    checked = await tb.check_images(images)
+    checked = await stream_through(images, tb.send_image, tb.check_images)
     tb.log.info("%d corner images, %d scores: bit-exact", len(images), checked)
 
 
@@ -179,20 +123,13 @@ async def test_corners(dut):
 async def test_reset_mid_stream(dut):
     """Reset with one image half taken and scores held by backpressure; the next images are exact."""
     tb = TB(dut)
-    rng = np.random.default_rng(3)
-    await tb.reset()
+    rng = await tb.begin(3)
     tb.sink.pause = True
     await tb.send_image(make_image(rng, N_MAX))
     await tb.send_image(make_image(rng, N_MAX))
-    for _ in range(H * N_MAX + 30 * N_MAX):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, H * N_MAX + 30 * N_MAX)
     assert dut.m_axis_tvalid.value == 1
-    await tb.reset()
-    assert dut.m_axis_tvalid.value == 0
-    tb.sink.pause = False
-    tb.set_idle_generator(4, 0.2)
-    tb.set_backpressure_generator(5, 0.3)
+    await tb.reset_mid_stream("m_axis_tvalid")
+    tb.set_stalls(idle=0.2, backpressure=0.3, seed=4)
     images = [random_image(rng) for _ in range(4)]
-    for img in images:
-        await tb.send_image(img)
-    await tb.check_images(images)
+    await stream_through(images, tb.send_image, tb.check_images)

@@ -7,66 +7,30 @@ garbage there, which must take no part): the n context tokens (m_axis) and row 0
 """
 from __future__ import annotations
 
-import logging
-import os
-import random
-import warnings
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiStreamFrame
 
+from common import (STALL_VARIANTS, Testbench, beat_values, count_mismatches, lane_words, setting, stream_through,
+                    variant_seed, word_lanes)
 from spvit.sim.golden.attention import attention
 
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-N_MAX = int(os.environ.get("SPVIT_TB_N_MAX", "6"))
-DH = int(os.environ.get("SPVIT_TB_DH", "8"))
-IMAGES = int(os.environ.get("SPVIT_TB_IMAGES", "12"))  # random images per run_test variant
+N_MAX = setting("N_MAX", 6)
+DH = setting("DH", 8)
+IMAGES = setting("IMAGES", 12)  # random images per run_test variant
 # golden-model override for the must-fail check: the golden context shift is off by this much
-GOLDEN_SHIFT_SKEW = int(os.environ.get("SPVIT_TB_GOLDEN_SHIFT_SKEW", "0"))
+GOLDEN_SHIFT_SKEW = setting("GOLDEN_SHIFT_SKEW", 0)
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.cls_sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_cls"), dut.clk, dut.rst, byte_lanes=1)
-        for port in (self.source, self.sink, self.cls_sink):
-            port.log.setLevel(logging.WARNING)
+        super().__init__(dut)
+        self.source = self.add_source()
+        self.sink = self.add_sink()
+        self.cls_sink = self.add_sink("m_axis_cls")
         dut.frac_qk.value = 0
         dut.ctx_shift.value = 0
-
-    def set_idle_generator(self, generator=None):
-        if generator:
-            self.source.set_pause_generator(generator())
-
-    def set_backpressure_generator(self, generator=None, cls_generator=None):
-        if generator:
-            self.sink.set_pause_generator(generator())
-        if cls_generator:
-            self.cls_sink.set_pause_generator(cls_generator())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        # drop whatever the testbench still had queued (the sources resume sending when reset falls)
-        for port in (self.source, self.sink, self.cls_sink):
-            port.clear()
-        self.dut.rst.value = 0
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
 
     async def send_image(self, img):
         # frac_qk and ctx_shift are sampled with the tlast beat: change them once the previous image is in.
@@ -79,47 +43,28 @@ class TB:
         mismatches = 0
         checked = 0
         for index, img in enumerate(images):
-            n = img["n"]
+            n, f_qk = img["n"], img["f_qk"]
             ctx_want, cls_want = golden(img)
-            frame = await self.cls_sink.recv()
-            cls_got = np.array(list(frame.tdata), dtype=np.int64)
+            cls_got = beat_values(await self.cls_sink.recv())
             assert len(cls_got) == n, f"image {index}: {len(cls_got)} class-row beats for n = {n}"
             frame = await self.sink.recv()
             assert len(frame.tdata) == n, f"image {index}: {len(frame.tdata)} context tokens for n = {n}"
-            ctx_got = np.array([lanes(int(t), DH) for t in frame.tdata], dtype=np.int64)
-            bad_cls = np.flatnonzero(cls_got != cls_want)
-            bad_ctx = np.argwhere(ctx_got != ctx_want)
-            for j in bad_cls[:4]:
-                self.log.error("image %d (n %d, f_qk %d): class p16[%d] rtl %d golden %d",
-                               index, n, img["f_qk"], j, cls_got[j], cls_want[j])
-            for t, c in bad_ctx[:4]:
-                self.log.error("image %d (n %d, f_qk %d, shift %d): ctx[%d][%d] rtl %d golden %d",
-                               index, n, img["f_qk"], img["shift"], t, c, ctx_got[t, c], ctx_want[t, c])
-            mismatches += bad_cls.size + len(bad_ctx)
+            ctx_got = word_lanes(frame.tdata, DH).reshape(n, DH)
+            mismatches += count_mismatches(cls_got, cls_want, lambda j: self.log.error(
+                "image %d (n %d, f_qk %d): class p16[%d] rtl %d golden %d", index, n, f_qk, j, cls_got[j],
+                cls_want[j]), limit=4)
+            mismatches += count_mismatches(ctx_got, ctx_want, lambda t, c: self.log.error(
+                "image %d (n %d, f_qk %d, shift %d): ctx[%d][%d] rtl %d golden %d", index, n, f_qk, img["shift"], t,
+                c, ctx_got[t, c], ctx_want[t, c]), limit=4)
             checked += cls_want.size + ctx_want.size
         assert self.sink.empty() and self.cls_sink.empty(), "extra output after the last image"
         assert mismatches == 0, f"{mismatches} of {checked} outputs differ from golden attention"
         return checked
 
 
-def lanes(word: int, count: int) -> list[int]:
-    out = []
-    for c in range(count):
-        b = (word >> (8 * c)) & 0xFF
-        out.append(b - 256 if b >= 128 else b)
-    return out
-
-
-def pack(values) -> int:
-    word = 0
-    for c, v in enumerate(values):
-        word |= (int(v) & 0xFF) << (8 * c)
-    return word
-
-
 def beats(img) -> list[int]:
-    n = img["n"]
-    return [pack(img["q"][t]) | pack(img["k"][t]) << (8 * DH) | pack(img["v"][t]) << (16 * DH) for t in range(n)]
+    """One token per beat: q in the low DH lanes, then k, then v."""
+    return lane_words(np.concatenate([img["q"], img["k"], img["v"]], axis=1)[:img["n"]], 3 * DH)
 
 
 def golden(img):
@@ -161,29 +106,15 @@ def random_image(rng: np.random.Generator):
     return make_image(rng, n, f_qk, shift, kind)
 
 
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
-
-
 @cocotb.test()
-@cocotb.parametrize(idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(**STALL_VARIANTS)
 async def run_test(dut, idle: bool, backpressure: bool):
     """Random images (random n, fracs, shifts, data kinds) with random idle/backpressure on every stream."""
     tb = TB(dut)
-    seed = 3000 + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    tb.set_idle_generator(random_pause(0.3, seed) if idle else None)
-    if backpressure:
-        tb.set_backpressure_generator(random_pause(0.5, seed + 7), random_pause(0.5, seed + 9))
-    await tb.reset()
+    seed = variant_seed(3000, idle, backpressure)
+    rng = await tb.begin_variant(idle, backpressure, seed)
     images = [random_image(rng) for _ in range(IMAGES)]
-    for img in images:
-        await tb.send_image(img)
-    checked = await tb.check_images(images)
+    checked = await stream_through(images, tb.send_image, tb.check_images)
     tb.log.info("%d images, %d outputs: bit-exact", len(images), checked)
 
 
@@ -191,9 +122,7 @@ async def run_test(dut, idle: bool, backpressure: bool):
 async def test_corners(dut):
     """n = 1 (p8 = 255), n = N_MAX, equal logits, one dominant key, saturating contexts, fracs -5 and 32."""
     tb = TB(dut)
-    rng = np.random.default_rng(99)
-    tb.set_backpressure_generator(random_pause(0.2, 98), random_pause(0.2, 97))
-    await tb.reset()
+    rng = await tb.begin(99, backpressure=0.2)
     kinds = ("random", "equal_keys", "one_max", "extreme", "small")
     images = []
     for f_qk, shift in ((-5, 8), (0, -16), (10, 32), (32, 8), (13, 0), (14, 10)):
@@ -202,9 +131,7 @@ async def test_corners(dut):
     for kind in kinds:
         images.append(make_image(rng, N_MAX, 13, 8, kind))
         images.append(make_image(rng, max(N_MAX // 2, 1), 7, 6, kind))
-    for img in images:
-        await tb.send_image(img)
-    checked = await tb.check_images(images)
+    checked = await stream_through(images, tb.send_image, tb.check_images)
     tb.log.info("%d corner images, %d outputs: bit-exact", len(images), checked)
 
 
@@ -212,22 +139,14 @@ async def test_corners(dut):
 async def test_reset_mid_stream(dut):
     """Reset in the middle of an image's computation (outputs held by backpressure); the next images are exact."""
     tb = TB(dut)
-    rng = np.random.default_rng(7)
-    await tb.reset()
+    rng = await tb.begin(7)
     tb.sink.pause = True
     tb.cls_sink.pause = True
     await tb.send_image(make_image(rng, N_MAX, 12, 8))
     await tb.send_image(make_image(rng, N_MAX, 12, 8))
-    for _ in range(N_MAX * 4 + 80):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, N_MAX * 4 + 80)
     assert dut.m_axis_cls_tvalid.value == 1
-    await tb.reset()
-    assert dut.m_axis_tvalid.value == 0 and dut.m_axis_cls_tvalid.value == 0
-    tb.sink.pause = False
-    tb.cls_sink.pause = False
-    tb.set_idle_generator(random_pause(0.2, 8))
-    tb.set_backpressure_generator(random_pause(0.3, 9), random_pause(0.3, 10))
+    await tb.reset_mid_stream("m_axis_tvalid", "m_axis_cls_tvalid")
+    tb.set_stalls(idle=0.2, backpressure=0.3, seed=8)
     images = [random_image(rng) for _ in range(3)] + [make_image(rng, N_MAX, 11, 7)]
-    for img in images:
-        await tb.send_image(img)
-    await tb.check_images(images)
+    await stream_through(images, tb.send_image, tb.check_images)

@@ -6,22 +6,14 @@ m_axis (16 int8 channels per beat), m_axis_cls_p16 (uint16 per beat) and m_axis_
 """
 from __future__ import annotations
 
-import logging
-import random
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiRamRead, AxiReadBus, AxiStreamBus, AxiStreamFrame,
-                           AxiStreamSink, AxiStreamSource)
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiRamRead, AxiReadBus, AxiStreamFrame
 
+from common import Testbench, int8_bytes, int8_values, quiet
 from spvit.sim.block_regs import RTL_CTRL, RTL_REGS, RTL_STATUS, rtl_reg_writes
-
-# cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.1 deprecates; they work. Hide those warnings only.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
 
 MEM_SIZE = 1 << 22  # the simulated DDR
 PARAM_BASE = 0x10F0  # parameters start 16-byte aligned but not 4 KiB aligned: bursts split at 4 KiB boundaries
@@ -37,52 +29,19 @@ class BlockResult:
     status: int
 
 
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
-
-
-class BlockTB:
+class BlockTB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
+        super().__init__(dut)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.ram = AxiRamRead(AxiReadBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=MEM_SIZE)
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=16)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=16)
-        self.p16_sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_cls_p16"), dut.clk, dut.rst,
-                                      byte_lanes=2)
+        for port in (self.axil.read_if, self.axil.write_if, self.ram):
+            quiet(port)
+        self.source = self.add_source(byte_lanes=16)
+        self.sink = self.add_sink(byte_lanes=16)
+        self.p16_sink = self.add_sink("m_axis_cls_p16", byte_lanes=2)
         self.dh = len(dut.m_axis_cls_ctx_tdata) // 8
-        self.ctx_sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_cls_ctx"), dut.clk, dut.rst,
-                                      byte_lanes=self.dh)
-        for port in (self.axil.read_if, self.axil.write_if, self.ram, self.source, self.sink, self.p16_sink,
-                     self.ctx_sink):
-            port.log.setLevel(logging.WARNING)
+        self.ctx_sink = self.add_sink("m_axis_cls_ctx", byte_lanes=self.dh)
         self.d = self.m = self.n_max = self.heads = self.param_words = 0
-
-    def streams(self):
-        return (self.source, self.sink, self.p16_sink, self.ctx_sink)
-
-    def set_stalls(self, idle: float = 0.0, backpressure: float = 0.0, seed: int = 0):
-        """Random idle cycles on the token source, random backpressure on the three sinks (0: none)."""
-        self.source.set_pause_generator(random_pause(idle, seed)() if idle else None)
-        for k, sink in enumerate((self.sink, self.p16_sink, self.ctx_sink)):
-            sink.set_pause_generator(random_pause(backpressure, seed + 1 + k)() if backpressure else None)
-
-    async def reset(self, cycles: int = 2):
-        self.dut.rst.value = Immediate(0)
-        await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, cycles)
-        for port in self.streams():
-            port.clear()
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
 
     async def read_info(self):
         """The dimensions the core was built with (read-only registers)."""
@@ -108,9 +67,8 @@ class BlockTB:
         for offset, value in rtl_reg_writes(regs, n, weights_addr, cls_out=cls_out, reload=reload):
             await self.axil.write_dword(offset, value)
         await self.axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
-        await self.source.send(AxiStreamFrame(np.asarray(x, dtype=np.int8).tobytes()))
-        out = await self.sink.recv()
-        tokens = np.frombuffer(bytes(out.tdata), dtype=np.int8).reshape(-1, self.d).astype(np.int64)
+        await self.source.send(AxiStreamFrame(int8_bytes(x)))
+        tokens = int8_values(await self.sink.recv()).reshape(-1, self.d)
         assert tokens.shape[0] == n, f"{tokens.shape[0]} tokens out (tlast), {n} in"
         p16 = np.zeros((0, n), dtype=np.int64)
         ctx = np.zeros((0, self.dh), dtype=np.int64)
@@ -119,8 +77,7 @@ class BlockTB:
             p16 = np.stack([np.frombuffer(bytes(r.tdata), dtype="<u2").astype(np.int64) for r in rows]) \
                 if all(len(r.tdata) == 2 * n for r in rows) else None
             assert p16 is not None, f"class rows of {[len(r.tdata) // 2 for r in rows]} values, want {n} each"
-            frame = await self.ctx_sink.recv()
-            ctx = np.frombuffer(bytes(frame.tdata), dtype=np.int8).reshape(-1, self.dh).astype(np.int64)
+            ctx = int8_values(await self.ctx_sink.recv()).reshape(-1, self.dh)
             assert ctx.shape[0] == self.heads, f"class context of {ctx.shape[0]} heads (tlast), want {self.heads}"
         while not (await self.axil.read_dword(RTL_REGS["ctrl"])) & RTL_CTRL["ap_done"]:
             await ClockCycles(self.dut.clk, 16)
@@ -129,6 +86,6 @@ class BlockTB:
         status = await self.axil.read_dword(RTL_REGS["status"])
         assert not status & RTL_STATUS["framing_error"], "the core saw a misplaced tlast on its input"
         assert not status & RTL_STATUS["axi_error"], "the parameter fetch saw an AXI error"
-        for sink in (self.sink, self.p16_sink, self.ctx_sink):
+        for sink in self.sinks:
             assert sink.empty(), "extra output after the run"
         return BlockResult(tokens, p16, ctx, cycles, load_cycles, status)

@@ -14,27 +14,22 @@ from __future__ import annotations
 
 import logging
 import os
-import random
-import warnings
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, with_timeout
 from cocotb.utils import get_sim_time
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotbext.axi import AxiStreamFrame
 
+from common import (STALL_VARIANTS, Testbench, concurrently, int8_bytes, int8_values, setting, stream_sink,
+                    stream_source, variant_seed)
 from spvit.sim.golden.layernorm import eps_term as golden_eps_term
 from spvit.sim.golden.layernorm import layernorm
-
-# cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.1 deprecates; they work. Hide those warnings only.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
 
 UNITS = ("u0", "u1", "u2")  # the units of layernorm_tb.sv
 SHIFT_MIN, SHIFT_MAX = -9, 39  # 15 + f_g - f_out with fracs in [-8, 16]
 # Must-fail check of the harness: compare against the golden model with a shift one too large.
-WRONG_GOLDEN = os.environ.get("SPVIT_TB_WRONG_GOLDEN", "0") == "1"
+WRONG_GOLDEN = setting("WRONG_GOLDEN", 0) == 1
 
 
 def env(unit: str, name: str, default: str | None = None) -> int:
@@ -45,14 +40,6 @@ def env(unit: str, name: str, default: str | None = None) -> int:
 
 def golden(x, g, b, e, shift):
     return layernorm(x, g, b, e, shift + 1 if WRONG_GOLDEN else shift)
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
 
 
 class Unit:
@@ -73,21 +60,13 @@ class Unit:
         # hw/rtl/layernorm.sv: cycles per token back to back
         self.CYCLES_PER_TOKEN = max(self.BEATS, 64, (2 * self.BEATS + 101) / self.BUFFERS)
         self.log = logging.getLogger(f"cocotb.tb.{name}")
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, f"{name}_s_axis"), dut.clk, dut.rst,
-                                      byte_lanes=self.PARALLEL)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, f"{name}_m_axis"), dut.clk, dut.rst,
-                                  byte_lanes=self.PARALLEL)
+        self.source = stream_source(dut, f"{name}_s_axis", byte_lanes=self.PARALLEL)
+        self.sink = stream_sink(dut, f"{name}_m_axis", byte_lanes=self.PARALLEL)
         self.port = lambda p: getattr(dut, f"{name}_{p}")
         self.port("eps_term").value = 1
         self.port("shift").value = 0
         for p in ("param_wr_en", "param_wr_addr", "param_wr_gamma", "param_wr_beta"):
             self.port(p).value = 0
-
-    def set_idle_generator(self, generator=None):
-        self.source.set_pause_generator(generator() if generator else None)
-
-    def set_backpressure_generator(self, generator=None):
-        self.sink.set_pause_generator(generator() if generator else None)
 
     async def configure(self, g, b, e: int, shift: int):
         """Write G and B into the parameter memory and set eps_term and shift (only while nothing is in flight)."""
@@ -108,11 +87,10 @@ class Unit:
         self.port("shift").value = shift & ((1 << self.SHIFT_WIDTH) - 1)
 
     async def send(self, x):
-        await self.source.send(AxiStreamFrame(bytes((np.asarray(x).reshape(-1) & 0xFF).astype(np.uint8).tolist())))
+        await self.source.send(AxiStreamFrame(int8_bytes(x)))
 
     async def recv(self, tokens: int):
-        frame = await with_timeout(self.sink.recv(), 200 * (tokens + 2) * self.CYCLES_PER_TOKEN * 10, "ns")
-        return np.frombuffer(bytes(frame.tdata), dtype=np.int8).astype(np.int64)
+        return int8_values(await with_timeout(self.sink.recv(), 200 * (tokens + 2) * self.CYCLES_PER_TOKEN * 10, "ns"))
 
     def tokens(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Random tokens; a share constant (V = E), of maximal spread, of tiny spread, one-hot."""
@@ -157,39 +135,27 @@ class Unit:
         return int(bad.size)
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
+        super().__init__(dut)
         self.units = [Unit(dut, name) for name in UNITS]
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
+        self.sources = [u.source for u in self.units]
+        self.sinks = [u.sink for u in self.units]
 
     async def each(self, make):
         """Run make(unit) for every unit concurrently; returns their results."""
-        tasks = [cocotb.start_soon(make(u)) for u in self.units]
-        return [await t for t in tasks]
+        return await concurrently(make(u) for u in self.units)
 
 
 @cocotb.test()
-@cocotb.parametrize(idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(**STALL_VARIANTS)
 async def run_test(dut, idle: bool, backpressure: bool):
     tb = TB(dut)
-    await tb.reset()
+    seed = variant_seed(5000, idle, backpressure)
+    await tb.begin_variant(idle, backpressure, seed)
 
     async def unit_test(u: Unit):
-        seed = 5000 + 2 * idle + backpressure + 10 * u.D
-        rng = np.random.default_rng(seed)
-        u.set_idle_generator(random_pause(0.3, seed) if idle else None)
-        u.set_backpressure_generator(random_pause(0.5, seed + 7) if backpressure else None)
+        rng = np.random.default_rng(seed + 10 * u.D)
         mismatches = channels = sent = seq = 0
         while sent < u.TOKENS:
             g, b, e, shift = u.params(rng)
@@ -300,8 +266,7 @@ async def test_reset_mid_stream(dut):
     tb = TB(dut)
     await tb.reset()
     rngs = {u.name: np.random.default_rng(123 + u.D) for u in tb.units}
-    for u in tb.units:
-        u.set_backpressure_generator(random_pause(0.3, 5))
+    tb.set_stalls(backpressure=0.3, seed=5)
     for delay in (3, 8, 30, 70, 130, 200):
         async def start(u: Unit):
             g, b, e, shift = u.params(rngs[u.name])
@@ -314,7 +279,6 @@ async def test_reset_mid_stream(dut):
         for u in tb.units:
             assert u.port("m_axis_tvalid").value == 0 and u.port("s_axis_tready").value == 1, \
                 f"{u.name}: not idle after reset"
-            u.sink.clear()
         # the sources dropped the rest of their frames on reset; nothing stale may come out
         await ClockCycles(dut.clk, 300)
         for u in tb.units:

@@ -18,33 +18,28 @@ Tests, each once per parameter set
 from __future__ import annotations
 
 import json
-import logging
 import os
-import random
-import warnings
 from dataclasses import dataclass
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotbext.axi import AxiStreamFrame
 
+from common import (STALL_VARIANTS, Testbench, count_mismatches, json_setting, lane_words, setting, variant_seed,
+                    word_lanes, write_memory)
 from spvit.sim.golden.arith import MAX_ABS_BIAS, linear, requantize
-from spvit.sim.rtl_layout import linear_bias_words, linear_weight_words, pack_lanes, unpack_lanes
-
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
+from spvit.sim.rtl_layout import linear_bias_words, linear_weight_words
 
 DEFAULT_CONFIGS = [dict(name="small", IN_DIM=16, OUT_DIM=8, SIMD=4, PE=2, ACC_OUT=0, MEM_LATENCY=1)]
-CONFIGS = json.loads(os.environ.get("SPVIT_TB_CONFIGS", "null")) or DEFAULT_CONFIGS
-SHIFT_WIDTH = int(os.environ.get("SPVIT_TB_SHIFT_WIDTH", "7"))
+CONFIGS = json_setting("CONFIGS", DEFAULT_CONFIGS)
+SHIFT_WIDTH = setting("SHIFT_WIDTH", 7)
 # tokens streamed by each run_test variant, and by the throughput test
-TOKENS = int(os.environ.get("SPVIT_TB_TOKENS", "40"))
-THROUGHPUT_TOKENS = int(os.environ.get("SPVIT_TB_THROUGHPUT_TOKENS", "24"))
+TOKENS = setting("TOKENS", 40)
+THROUGHPUT_TOKENS = setting("THROUGHPUT_TOKENS", 24)
 RESULT_JSON = os.environ.get("SPVIT_TB_RESULT_JSON", "")
 # golden-model override for the must-fail check: a shift offset applied to the golden requantize only
-GOLDEN_SHIFT_OFFSET = int(os.environ.get("SPVIT_TB_GOLDEN_SHIFT_OFFSET", "0"))
+GOLDEN_SHIFT_OFFSET = setting("GOLDEN_SHIFT_OFFSET", 0)
 SHIFT_MIN, SHIFT_MAX = -32, 40  # docs/arithmetic.md §2.3
 CFG_INDEX = list(range(len(CONFIGS)))
 
@@ -77,84 +72,50 @@ def get_cfg(index: int) -> Cfg:
     return Cfg(index=index, **CONFIGS[index])
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut, cfg: Cfg):
-        self.dut = dut
+        super().__init__(dut)
         self.cfg = cfg
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
         # One "byte" per beat (the shared ports are as wide as the widest instance): beats are packed here.
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        self.source = self.add_source()
+        self.sink = self.add_sink()
         dut.sel.value = cfg.index
         dut.shift.value = 0
         dut.w_wr_en.value = 0
         dut.b_wr_en.value = 0
         self.log.info("parameter set %d %s", cfg.index, CONFIGS[cfg.index])
 
-    def set_idle_generator(self, generator=None):
-        if generator:
-            self.source.set_pause_generator(generator())
-
-    def set_backpressure_generator(self, generator=None):
-        if generator:
-            self.sink.set_pause_generator(generator())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
-
     def set_shift(self, shift: int):
         self.dut.shift.value = shift & ((1 << SHIFT_WIDTH) - 1)
 
     async def load(self, weight: np.ndarray, bias: np.ndarray):
         """Write the weight and bias memories in the host driver's layout (sim/rtl_layout.py)."""
-        dut, c = self.dut, self.cfg
-        await RisingEdge(dut.clk)
-        for addr, word in enumerate(linear_weight_words(weight, c.SIMD, c.PE)):
-            dut.w_wr_en.value = 1
-            dut.w_wr_addr.value = addr
-            dut.w_wr_data.value = word
-            await RisingEdge(dut.clk)
-        dut.w_wr_en.value = 0
-        for addr, word in enumerate(linear_bias_words(bias, c.PE)):
-            dut.b_wr_en.value = 1
-            dut.b_wr_addr.value = addr
-            dut.b_wr_data.value = word
-            await RisingEdge(dut.clk)
-        dut.b_wr_en.value = 0
-        await RisingEdge(dut.clk)
+        await write_memory(self.dut, "w_wr", linear_weight_words(weight, self.cfg.SIMD, self.cfg.PE))
+        await write_memory(self.dut, "b_wr", linear_bias_words(bias, self.cfg.PE))
+
+    async def load_random_layer(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+        """A random layer into the memories and a random shift on the port: (weight, bias, shift)."""
+        weight, bias = random_layer(rng, self.cfg)
+        await self.load(weight, bias)
+        shift = random_shift(rng, self.cfg)
+        self.set_shift(shift)
+        return weight, bias, shift
 
     async def send(self, x: np.ndarray):
         """One sequence: tokens x [T, IN_DIM] int8 as SF beats of SIMD lanes each, tlast on the last beat."""
-        beats = np.asarray(x, dtype=np.int64).reshape(-1, self.cfg.SIMD)
-        await self.source.send(AxiStreamFrame([pack_lanes(b, 8) for b in beats]))
+        await self.source.send(AxiStreamFrame(lane_words(x, self.cfg.SIMD)))
 
     async def recv(self, tokens: int) -> np.ndarray:
         c = self.cfg
         frame = await self.sink.recv()
         assert len(frame.tdata) == tokens * c.NF, \
             f"{len(frame.tdata)} output beats for {tokens} tokens of {c.NF} beats (tlast misplaced?)"
-        got = np.concatenate([unpack_lanes(w, c.PE, c.OUT_LANE) for w in frame.tdata])
-        return got.reshape(tokens, c.OUT_DIM)
+        return word_lanes(frame.tdata, c.PE, c.OUT_LANE).reshape(tokens, c.OUT_DIM)
 
 
 def golden(x, weight, bias, shift, cfg: Cfg):
     acc = linear(x, weight, bias)
     return acc if cfg.ACC_OUT else requantize(acc, shift + GOLDEN_SHIFT_OFFSET)
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
 
 
 def random_layer(rng: np.random.Generator, cfg: Cfg):
@@ -177,22 +138,17 @@ def random_shift(rng: np.random.Generator, cfg: Cfg) -> int:
 
 
 def check(tb, name, got, want) -> int:
-    bad = np.argwhere(got != want)
-    for t, o in bad[:5]:
-        tb.log.error("[%s] %s token %d out %d: rtl %d, golden %d", tb.cfg.name, name, t, o, got[t, o], want[t, o])
-    return len(bad)
+    return count_mismatches(got, want, lambda t, o: tb.log.error(
+        "[%s] %s token %d out %d: rtl %d, golden %d", tb.cfg.name, name, t, o, got[t, o], want[t, o]))
 
 
 @cocotb.test()
-@cocotb.parametrize(cfg=CFG_INDEX, idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(cfg=CFG_INDEX, **STALL_VARIANTS)
 async def run_test(dut, cfg: int, idle: bool, backpressure: bool):
     c = get_cfg(cfg)
     tb = TB(dut, c)
-    seed = 500 + 4 * cfg + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    tb.set_idle_generator(random_pause(0.3, seed) if idle else None)
-    tb.set_backpressure_generator(random_pause(0.5, seed + 7) if backpressure else None)
-    await tb.reset()
+    seed = variant_seed(500, idle, backpressure, cfg)
+    rng = await tb.begin_variant(idle, backpressure, seed)
     weight, bias = random_layer(rng, c)
     await tb.load(weight, bias)
 
@@ -231,8 +187,7 @@ async def test_saturation_corners(dut, cfg: int):
     """Extreme accumulators: all-+127 / all--128 inputs, all-+-127 weights, +-2**30 biases, extreme shifts."""
     c = get_cfg(cfg)
     tb = TB(dut, c)
-    rng = np.random.default_rng(77 + cfg)
-    await tb.reset()
+    rng = await tb.begin(77 + cfg)
     mismatches = lanes = 0
     for wsign in (127, -127):
         weight = np.full((c.OUT_DIM, c.IN_DIM), wsign, dtype=np.int64)
@@ -263,12 +218,8 @@ async def test_throughput(dut, cfg: int):
     """Steady state without idle or backpressure: cycles per token and MAC utilisation."""
     c = get_cfg(cfg)
     tb = TB(dut, c)
-    rng = np.random.default_rng(99 + cfg)
-    await tb.reset()
-    weight, bias = random_layer(rng, c)
-    await tb.load(weight, bias)
-    shift = random_shift(rng, c)
-    tb.set_shift(shift)
+    rng = await tb.begin(99 + cfg)
+    weight, bias, shift = await tb.load_random_layer(rng)
 
     in_cycles, out_cycles = [], []
 
@@ -320,22 +271,13 @@ async def test_reset_mid_stream(dut, cfg: int):
     """Reset with tokens buffered, in the MAC pipeline and in the output FIFO; the next sequence is exact."""
     c = get_cfg(cfg)
     tb = TB(dut, c)
-    rng = np.random.default_rng(123 + cfg)
-    await tb.reset()
-    weight, bias = random_layer(rng, c)
-    await tb.load(weight, bias)
-    shift = random_shift(rng, c)
-    tb.set_shift(shift)
+    rng = await tb.begin(123 + cfg)
+    weight, bias, shift = await tb.load_random_layer(rng)
     tb.sink.pause = True  # outputs pile up: FIFO full, both input banks full
     await tb.send(rng.integers(-128, 128, (12, c.IN_DIM), dtype=np.int64))
     await ClockCycles(dut.clk, c.NF * c.SF + 3 * c.SF + 20)
     assert dut.s_axis_tready.value == 0, "expected a stalled input (both banks full)"
-    await tb.reset()
-    assert dut.m_axis_tvalid.value == 0
-    tb.source.clear()
-    tb.sink.clear()
-    await tb.reset()
-    tb.sink.pause = False
+    await tb.reset_mid_stream("m_axis_tvalid")
     x = rng.integers(-128, 128, (3, c.IN_DIM), dtype=np.int64)
     await tb.send(x)
     got = await tb.recv(len(x))

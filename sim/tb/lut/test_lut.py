@@ -13,89 +13,47 @@ Tests, each once per instance
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
-import random
-import warnings
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import ClockCycles, RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiStreamFrame
 
+from common import (STALL_VARIANTS, Testbench, count_mismatches, json_setting, lane_words, setting, variant_seed,
+                    word_lanes, write_memory)
 from spvit.sim.golden.lut import lut, make_lut
-from spvit.sim.rtl_layout import pack_lanes, unpack_lanes
 
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-PARALLELS = json.loads(os.environ.get("SPVIT_TB_PARALLELS", "[4]"))
-FRAMES = int(os.environ.get("SPVIT_TB_FRAMES", "12"))
+PARALLELS = json_setting("PARALLELS", [4])
+FRAMES = setting("FRAMES", 12)
 # golden-model override for the must-fail check: the golden table is rolled by this many entries
-GOLDEN_TABLE_ROLL = int(os.environ.get("SPVIT_TB_GOLDEN_TABLE_ROLL", "0"))
+GOLDEN_TABLE_ROLL = setting("GOLDEN_TABLE_ROLL", 0)
 CFG_INDEX = list(range(len(PARALLELS)))
 # (function, f_in, f_out, signed): GELU int8 -> int8; sigmoid int8 -> uint8 at frac 8 (§7)
 TABLES = [("gelu", 4, 4, True), ("sigmoid", 4, 8, False), ("gelu", 6, 5, True), ("sigmoid", 2, 8, False),
           ("gelu", 0, 3, True), ("gelu", 8, 7, True)]
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut, cfg: int):
-        self.dut = dut
+        super().__init__(dut)
         self.parallel = PARALLELS[cfg]
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
         # one "byte" per beat: the shared ports are as wide as the widest instance, beats are packed here
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        self.source = self.add_source()
+        self.sink = self.add_sink()
         dut.sel.value = cfg
         dut.tbl_wr_en.value = 0
 
-    def set_pause(self, idle: bool, backpressure: bool, seed: int):
-        if idle:
-            self.source.set_pause_generator(random_pause(0.3, seed)())
-        if backpressure:
-            self.sink.set_pause_generator(random_pause(0.5, seed + 2)())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
-
     async def load(self, table: np.ndarray):
         """256 writes, one per cycle, entry i at address i (as AXI-Lite or a DMA would)."""
-        dut = self.dut
-        await RisingEdge(dut.clk)
-        for addr, value in enumerate(np.asarray(table, dtype=np.int64).tolist()):
-            dut.tbl_wr_en.value = 1
-            dut.tbl_wr_addr.value = addr
-            dut.tbl_wr_data.value = value & 0xFF
-            await RisingEdge(dut.clk)
-        dut.tbl_wr_en.value = 0
-        await RisingEdge(dut.clk)
+        await write_memory(self.dut, "tbl_wr", np.asarray(table, dtype=np.int64) & 0xFF)
 
     async def send(self, x: np.ndarray):
-        await self.source.send(AxiStreamFrame([pack_lanes(b, 8) for b in x.reshape(-1, self.parallel)]))
+        await self.source.send(AxiStreamFrame(lane_words(x, self.parallel)))
 
     async def recv(self, n: int, signed: bool) -> np.ndarray:
         frame = await self.sink.recv()
         assert len(frame.tdata) * self.parallel == n, \
             f"{len(frame.tdata)} beats of {self.parallel} lanes for {n} elements (tlast misplaced?)"
-        return np.concatenate([unpack_lanes(w, self.parallel, 8, signed) for w in frame.tdata])
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
+        return word_lanes(frame.tdata, self.parallel, signed=signed)
 
 
 def golden(x, table):
@@ -103,10 +61,8 @@ def golden(x, table):
 
 
 def check(tb, name, x, got, want) -> int:
-    bad = np.flatnonzero(got != want)
-    for i in bad[:5]:
-        tb.log.error("P%d %s element %d (x %d): rtl %d, golden %d", tb.parallel, name, i, x[i], got[i], want[i])
-    return bad.size
+    return count_mismatches(got, want, lambda i: tb.log.error(
+        "P%d %s element %d (x %d): rtl %d, golden %d", tb.parallel, name, i, x[i], got[i], want[i]))
 
 
 def all_bytes(rng: np.random.Generator, parallel: int) -> np.ndarray:
@@ -117,13 +73,11 @@ def all_bytes(rng: np.random.Generator, parallel: int) -> np.ndarray:
 
 
 @cocotb.test()
-@cocotb.parametrize(cfg=CFG_INDEX, idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(cfg=CFG_INDEX, **STALL_VARIANTS)
 async def run_test(dut, cfg: int, idle: bool, backpressure: bool):
     tb = TB(dut, cfg)
-    seed = 700 + 4 * cfg + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    tb.set_pause(idle, backpressure, seed)
-    await tb.reset()
+    seed = variant_seed(700, idle, backpressure, cfg)
+    rng = await tb.begin_variant(idle, backpressure, seed)
     mismatches = elements = 0
     for fn, f_in, f_out, signed in TABLES:
         table = make_lut(fn, f_in, f_out, signed)
@@ -147,8 +101,7 @@ async def run_test(dut, cfg: int, idle: bool, backpressure: bool):
 async def test_table_readback(dut, cfg: int):
     """A random table (all 8-bit patterns possible): every address, in every lane position."""
     tb = TB(dut, cfg)
-    rng = np.random.default_rng(50 + cfg)
-    await tb.reset()
+    rng = await tb.begin(50 + cfg)
     table = rng.integers(0, 256, 256)
     await tb.load(table)
     x = np.concatenate([np.roll(np.arange(-128, 128, dtype=np.int64), k) for k in range(tb.parallel)])
@@ -163,20 +116,14 @@ async def test_table_readback(dut, cfg: int):
 async def test_reset_mid_stream(dut, cfg: int):
     """A beat held under backpressure is dropped by reset; the table is kept and the next frame is exact."""
     tb = TB(dut, cfg)
-    rng = np.random.default_rng(9 + cfg)
-    await tb.reset()
+    rng = await tb.begin(9 + cfg)
     table = make_lut("gelu", 5, 5, True)
     await tb.load(table)
     tb.sink.pause = True
     await tb.send(rng.integers(-128, 128, tb.parallel * 4))
     await ClockCycles(dut.clk, 10)
     assert dut.m_axis_tvalid.value == 1
-    await tb.reset()
-    assert dut.m_axis_tvalid.value == 0
-    tb.source.clear()
-    tb.sink.clear()
-    await tb.reset()
-    tb.sink.pause = False
+    await tb.reset_mid_stream("m_axis_tvalid")
     x = rng.integers(-128, 128, tb.parallel * 5)
     await tb.send(x)
     got = await tb.recv(len(x), signed=True)

@@ -22,84 +22,49 @@ all-equal scores; extreme tokens), then SPVIT_TB_RUNS random runs, under random 
 """
 from __future__ import annotations
 
-import logging
-import os
 import random
-import warnings
 from types import SimpleNamespace
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamFrame
 
+from common import (STALL_VARIANTS, Testbench, int8_bytes, int8_values, per_beat, setting, stream_source,
+                    variant_seed)
 from spvit.sim import prune_regs as pr
 from spvit.sim.golden.model import PACKAGE_ID, Trace, prune_stage
 from spvit.sim.golden.topk_select import candidates, topk_select
 
-# cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.1 deprecates (setimmediatevalue, task.kill, ...);
-# they work. Hide those warnings only, attributed to cocotbext.axi: everything else still shows.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-N_MAX = int(os.environ.get("SPVIT_TB_N_MAX", "67"))
-D = int(os.environ.get("SPVIT_TB_D", "64"))
-LANES = int(os.environ.get("SPVIT_TB_LANES", "16"))
-K_MAX = int(os.environ.get("SPVIT_TB_K_MAX", str(N_MAX)))
-TAIL_MAX = int(os.environ.get("SPVIT_TB_TAIL_MAX", "2"))
-SCORER = int(os.environ.get("SPVIT_TB_SCORER", "0"))
-HEADS = int(os.environ.get("SPVIT_TB_HEADS", "4"))
+N_MAX = setting("N_MAX", 67)
+D = setting("D", 64)
+LANES = setting("LANES", 16)
+K_MAX = setting("K_MAX", N_MAX)
+TAIL_MAX = setting("TAIL_MAX", 2)
+SCORER = setting("SCORER", 0)
+HEADS = setting("HEADS", 4)
 DH = D // HEADS
-RUNS = int(os.environ.get("SPVIT_TB_RUNS", "20"))
-BUNDLE_SEED = int(os.environ.get("SPVIT_TB_BUNDLE_SEED", "3"))
+RUNS = setting("RUNS", 20)
+BUNDLE_SEED = setting("BUNDLE_SEED", 3)
 # must-fail check: the golden model is asked for k + GOLDEN_K_OFFSET
-GOLDEN_K_OFFSET = int(os.environ.get("SPVIT_TB_GOLDEN_K_OFFSET", "0"))
+GOLDEN_K_OFFSET = setting("GOLDEN_K_OFFSET", 0)
 
 SCORE_MAX = 0xFFFF
 R = pr.PRUNE_REGS
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
+        super().__init__(dut)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
-        self.score_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_score"), dut.clk, dut.rst,
-                                            byte_lanes=1)
-        self.prm_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_prm"), dut.clk, dut.rst)
-        self.ctx_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_ctx"), dut.clk, dut.rst)
-        self.p16_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_p16"), dut.clk, dut.rst,
-                                          byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
-        for drv in (self.source, self.score_source, self.prm_source, self.ctx_source, self.p16_source, self.sink):
-            drv.log.setLevel(logging.WARNING)
+        self.source = self.add_source(byte_lanes=None)
+        self.score_source = self.add_source("s_axis_score")
+        self.ctx_source = self.add_source("s_axis_ctx", byte_lanes=None)
+        self.p16_source = self.add_source("s_axis_p16")
+        self.sink = self.add_sink(byte_lanes=None)
+        # the selector's parameters go in once, before the runs: no stalls, kept over a reset
+        self.prm_source = stream_source(dut, "s_axis_prm", byte_lanes=None)
         self.selector = None  # (SelectorParams, num_heads) once loaded (SCORER = 1)
-
-    def set_idle_generator(self, generator=None):
-        if generator:
-            self.source.set_pause_generator(generator())
-            self.score_source.set_pause_generator(generator())
-            self.ctx_source.set_pause_generator(generator())
-            self.p16_source.set_pause_generator(generator())
-
-    def set_backpressure_generator(self, generator=None):
-        if generator:
-            self.sink.set_pause_generator(generator())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
 
     async def write(self, name: str, value: int):
         await self.axil.write_dword(R[name], value & 0xFFFFFFFF)
@@ -137,21 +102,8 @@ class TB:
             if ctrl & pr.AP_DONE:
                 assert ctrl & pr.AP_IDLE, f"ap_done without ap_idle (CTRL {ctrl:#x})"
                 return
-            for _ in range(16):
-                await RisingEdge(self.dut.clk)
+            await ClockCycles(self.dut.clk, 16)
         raise AssertionError("prune_stage: no ap_done")
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
-
-
-def as_bytes(x: np.ndarray) -> bytes:
-    return np.asarray(x, dtype=np.int64).astype(np.int8).tobytes()
 
 
 def golden_selector_scores(tb: TB, x: np.ndarray) -> np.ndarray:
@@ -183,7 +135,7 @@ async def send_scores(tb: TB, rng: np.random.Generator, x: np.ndarray, run: dict
     if SCORER == 2:
         from spvit.sim.golden.scoring import asvit_score
         ctx, p16 = class_rows(rng, n)
-        await tb.ctx_source.send(AxiStreamFrame(ctx.astype(np.int8).tobytes()))
+        await tb.ctx_source.send(AxiStreamFrame(int8_bytes(ctx)))
         for h in range(HEADS):
             await tb.p16_source.send(AxiStreamFrame([int(v) for v in p16[h]]))
         return asvit_score(p16[None], ctx[None])[0]
@@ -284,7 +236,7 @@ async def do_run(tb: TB, run: dict, index: int, rng: np.random.Generator, check:
     x = np.asarray(run["x"], dtype=np.int64)
     n = x.shape[0]
     await tb.start(n, run["tail"], run["k"], run["thr"], run["package"])
-    await tb.source.send(AxiStreamFrame(as_bytes(x)))
+    await tb.source.send(AxiStreamFrame(int8_bytes(x)))
     scores = await send_scores(tb, rng, x, run)
     frame = await tb.sink.recv()
     await tb.wait_done()
@@ -294,8 +246,8 @@ async def do_run(tb: TB, run: dict, index: int, rng: np.random.Generator, check:
     if not check:
         return 0
     want_x, want_src, want_kept = expected(x, scores, run["tail"], run["k"], run["thr"], run["package"])
-    got = np.frombuffer(bytes(frame.tdata), dtype=np.int8).astype(np.int64)
-    user = frame.tuser if isinstance(frame.tuser, list) else [frame.tuser] * len(frame.tdata)
+    got = int8_values(frame)
+    user = per_beat(frame.tuser, len(frame.tdata))
     bad = 0
     desc = (f"run {index}: n {n} tail {run['tail']} k {run['k']} thr {run['thr']} package {run['package']}")
     if got.size != want_x.size:
@@ -322,15 +274,12 @@ async def do_run(tb: TB, run: dict, index: int, rng: np.random.Generator, check:
 
 
 @cocotb.test()
-@cocotb.parametrize(idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(**STALL_VARIANTS)
 async def run_test(dut, idle: bool, backpressure: bool):
     tb = TB(dut)
-    seed = 2000 + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
+    seed = variant_seed(2000, idle, backpressure)
     random.seed(seed)
-    tb.set_idle_generator(random_pause(0.3, seed) if idle else None)
-    tb.set_backpressure_generator(random_pause(0.5, seed + 7) if backpressure else None)
-    await tb.reset()
+    rng = await tb.begin_variant(idle, backpressure, seed)
     if SCORER == 1:
         await tb.load_selector(BUNDLE_SEED + seed)
 
@@ -351,9 +300,8 @@ async def run_test(dut, idle: bool, backpressure: bool):
 async def test_reset_mid_stream(dut):
     """Reset in the middle of a run (input half in, and again with the output half out): the next run is exact."""
     tb = TB(dut)
-    rng = np.random.default_rng(77)
     random.seed(77)
-    await tb.reset()
+    rng = await tb.begin(77)
     if SCORER == 1:
         await tb.load_selector(BUNDLE_SEED)
     for phase in ("input", "output"):
@@ -361,22 +309,15 @@ async def test_reset_mid_stream(dut):
         x = random_tokens(rng, n)
         await tb.start(n, 0, n // 2, None, True)
         if phase == "input":
-            await tb.source.send(AxiStreamFrame(as_bytes(x[: n // 2])))  # tlast early: the run waits for more
-            for _ in range(n * D // LANES):
-                await RisingEdge(dut.clk)
+            await tb.source.send(AxiStreamFrame(int8_bytes(x[: n // 2])))  # tlast early: the run waits for more
+            await ClockCycles(dut.clk, n * D // LANES)
         else:
             tb.sink.pause = True
-            await tb.source.send(AxiStreamFrame(as_bytes(x)))
+            await tb.source.send(AxiStreamFrame(int8_bytes(x)))
             await send_scores(tb, rng, x, dict(scores=random_scores(rng, n)))
-            for _ in range(6 * n * D // LANES + (20000 if SCORER == 1 else 400)):
-                await RisingEdge(dut.clk)
+            await ClockCycles(dut.clk, 6 * n * D // LANES + (20000 if SCORER == 1 else 400))
             assert dut.m_axis_tvalid.value == 1, "no output under backpressure"
-        await tb.reset()
-        tb.source.clear()
-        for src in (tb.score_source, tb.ctx_source, tb.p16_source):
-            src.clear()
-        tb.sink.clear()
-        tb.sink.pause = False
+        await tb.reset_mid_stream("m_axis_tvalid")
         ctrl = await tb.read("CTRL")
         assert ctrl & pr.AP_IDLE and not ctrl & (pr.AP_START | pr.AP_DONE), f"CTRL {ctrl:#x} after reset"
         if SCORER == 1:
@@ -390,9 +331,8 @@ async def test_reset_mid_stream(dut):
 async def test_control(dut):
     """Registers out of range, misplaced tlast, interrupts, auto_restart and the register read-back."""
     tb = TB(dut)
-    rng = np.random.default_rng(99)
     random.seed(99)
-    await tb.reset()
+    rng = await tb.begin(99)
     if SCORER == 1:
         await tb.load_selector(BUNDLE_SEED)
     await tb.write("GIE", 1)
@@ -418,9 +358,8 @@ async def test_control(dut):
     n = 5
     x = random_tokens(rng, n)
     await tb.start(n, 0, 2, None, True)
-    beats = np.frombuffer(as_bytes(x), dtype=np.uint8)
-    for t in range(n):  # one frame per token: tlast on every token (the core frames the image by N)
-        await tb.source.send(AxiStreamFrame(beats[t * D:(t + 1) * D].tobytes()))
+    for token in x:  # one frame per token: tlast on every token (the core frames the image by N)
+        await tb.source.send(AxiStreamFrame(int8_bytes(token)))
     if SCORER == 1:
         scores = golden_selector_scores(tb, x)
     elif SCORER == 0:
@@ -432,7 +371,7 @@ async def test_control(dut):
     frame = await tb.sink.recv()
     await tb.wait_done()
     want_x, _, _ = expected(x, scores, 0, 2, None, True)
-    got = np.frombuffer(bytes(frame.tdata), dtype=np.int8).astype(np.int64).reshape(-1, D)
+    got = int8_values(frame).reshape(-1, D)
     assert np.array_equal(got, want_x), "run with misplaced tlast differs from golden"
     want_status = pr.STATUS_TOKEN_TLAST | (pr.STATUS_SCORE_TLAST if SCORER == 0 else 0)
     assert await tb.read("STATUS") == want_status
@@ -448,18 +387,17 @@ async def test_control(dut):
     await tb.write("CTRL", pr.AP_START | pr.AUTO_RESTART)
     for _ in range(2):
         x = r0["x"]
-        await tb.source.send(AxiStreamFrame(as_bytes(x)))
+        await tb.source.send(AxiStreamFrame(int8_bytes(x)))
         s = await send_scores(tb, rng, x, r0)
         frame = await tb.sink.recv()
         want_x, want_src, _ = expected(x, s, r0["tail"], r0["k"], r0["thr"], r0["package"])
-        got = np.frombuffer(bytes(frame.tdata), dtype=np.int8).astype(np.int64).reshape(-1, D)
+        got = int8_values(frame).reshape(-1, D)
         assert np.array_equal(got, want_x), "auto-restarted run differs from golden"
     await tb.write("CTRL", 0)  # auto_restart off: the run in flight is the last
     assert await tb.read("CTRL") & pr.AUTO_RESTART == 0
-    await tb.source.send(AxiStreamFrame(as_bytes(r0["x"])))
+    await tb.source.send(AxiStreamFrame(int8_bytes(r0["x"])))
     await send_scores(tb, rng, r0["x"], r0)
     await tb.sink.recv()
     await tb.wait_done()
-    for _ in range(50):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, 50)
     assert await tb.read("CTRL") & pr.AP_IDLE, "still running after auto_restart was cleared"

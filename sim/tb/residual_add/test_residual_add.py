@@ -12,61 +12,34 @@ Tests, each once per instance
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
-import random
-import warnings
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
 from cocotb.triggers import ClockCycles
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotbext.axi import AxiStreamFrame
 
+from common import (STALL_VARIANTS, Testbench, count_mismatches, json_setting, lane_words, setting, variant_seed,
+                    word_lanes)
 from spvit.sim.golden.arith import residual_add
-from spvit.sim.rtl_layout import pack_lanes, unpack_lanes
 
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-PARALLELS = json.loads(os.environ.get("SPVIT_TB_PARALLELS", "[4]"))
-FRAC_WIDTH = int(os.environ.get("SPVIT_TB_FRAC_WIDTH", "6"))
-FRAMES = int(os.environ.get("SPVIT_TB_FRAMES", "100"))
+PARALLELS = json_setting("PARALLELS", [4])
+FRAC_WIDTH = setting("FRAC_WIDTH", 6)
+FRAMES = setting("FRAMES", 100)
 # golden-model override for the must-fail check: added to f_out in the golden model only
-GOLDEN_FOUT_OFFSET = int(os.environ.get("SPVIT_TB_GOLDEN_FOUT_OFFSET", "0"))
+GOLDEN_FOUT_OFFSET = setting("GOLDEN_FOUT_OFFSET", 0)
 FRAC_MIN, FRAC_MAX = -8, 16  # docs/arithmetic.md §1.1
 CFG_INDEX = list(range(len(PARALLELS)))
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut, cfg: int):
-        self.dut = dut
+        super().__init__(dut)
         self.parallel = PARALLELS[cfg]
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
         # one "byte" per beat: the shared ports are as wide as the widest instance, beats are packed here
-        self.source_x = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_x"), dut.clk, dut.rst, byte_lanes=1)
-        self.source_r = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_r"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        self.source_x = self.add_source("s_axis_x")
+        self.source_r = self.add_source("s_axis_r")
+        self.sink = self.add_sink()
         dut.sel.value = cfg
         self.set_fracs(0, 0, 0)
-
-    def set_pause(self, idle: bool, backpressure: bool, seed: int):
-        if idle:
-            self.source_x.set_pause_generator(random_pause(0.3, seed)())
-            self.source_r.set_pause_generator(random_pause(0.3, seed + 1)())
-        if backpressure:
-            self.sink.set_pause_generator(random_pause(0.5, seed + 2)())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 2)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
 
     def set_fracs(self, fx: int, fr: int, f_out: int):
         mask = (1 << FRAC_WIDTH) - 1
@@ -80,23 +53,14 @@ class TB:
         await self.source_r.wait()
 
     async def send(self, x: np.ndarray, r: np.ndarray):
-        p = self.parallel
-        await self.source_x.send(AxiStreamFrame([pack_lanes(b, 8) for b in x.reshape(-1, p)]))
-        await self.source_r.send(AxiStreamFrame([pack_lanes(b, 8) for b in r.reshape(-1, p)]))
+        await self.source_x.send(AxiStreamFrame(lane_words(x, self.parallel)))
+        await self.source_r.send(AxiStreamFrame(lane_words(r, self.parallel)))
 
     async def recv(self, n: int) -> np.ndarray:
         frame = await self.sink.recv()
         assert len(frame.tdata) * self.parallel == n, \
             f"{len(frame.tdata)} beats of {self.parallel} lanes for {n} elements (tlast misplaced?)"
-        return np.concatenate([unpack_lanes(w, self.parallel, 8) for w in frame.tdata])
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
+        return word_lanes(frame.tdata, self.parallel)
 
 
 def operands(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -111,20 +75,16 @@ def golden(x, fx, r, fr, f_out):
 
 
 def check(tb, name, got, want) -> int:
-    bad = np.flatnonzero(got != want)
-    for i in bad[:5]:
-        tb.log.error("P%d %s element %d: rtl %d, golden %d", tb.parallel, name, i, got[i], want[i])
-    return bad.size
+    return count_mismatches(got, want, lambda i: tb.log.error(
+        "P%d %s element %d: rtl %d, golden %d", tb.parallel, name, i, got[i], want[i]))
 
 
 @cocotb.test()
-@cocotb.parametrize(cfg=CFG_INDEX, idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(cfg=CFG_INDEX, **STALL_VARIANTS)
 async def run_test(dut, cfg: int, idle: bool, backpressure: bool):
     tb = TB(dut, cfg)
-    seed = 300 + 4 * cfg + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    tb.set_pause(idle, backpressure, seed)
-    await tb.reset()
+    seed = variant_seed(300, idle, backpressure, cfg)
+    rng = await tb.begin_variant(idle, backpressure, seed)
     mismatches = elements = frames = 0
     while frames < FRAMES:
         fx, fr, f_out = (int(v) for v in rng.integers(FRAC_MIN, FRAC_MAX + 1, 3))
@@ -153,8 +113,7 @@ async def test_frac_sweep(dut, cfg: int):
     """Every (fx, fr) in [-8, 16]^2 (alignment shifts 0..24 on either side), f_out cycling through [-8, 16]
     (output shifts -24..24)."""
     tb = TB(dut, cfg)
-    rng = np.random.default_rng(40 + cfg)
-    await tb.reset()
+    rng = await tb.begin(40 + cfg)
     mismatches = elements = 0
     n = tb.parallel * max(1, 8 // tb.parallel)
     k = 0
@@ -179,21 +138,14 @@ async def test_frac_sweep(dut, cfg: int):
 async def test_reset_mid_stream(dut, cfg: int):
     """A beat held under backpressure is dropped by reset; the next frame goes through exactly."""
     tb = TB(dut, cfg)
-    rng = np.random.default_rng(9 + cfg)
-    await tb.reset()
+    rng = await tb.begin(9 + cfg)
     tb.set_fracs(3, -2, 1)
     tb.sink.pause = True
     n = tb.parallel * 4
     await tb.send(operands(rng, n), operands(rng, n))
     await ClockCycles(dut.clk, 10)
     assert dut.m_axis_tvalid.value == 1
-    await tb.reset()
-    assert dut.m_axis_tvalid.value == 0
-    tb.source_x.clear()
-    tb.source_r.clear()
-    tb.sink.clear()
-    await tb.reset()
-    tb.sink.pause = False
+    await tb.reset_mid_stream("m_axis_tvalid")
     x, r = operands(rng, n), operands(rng, n)
     await tb.send(x, r)
     got = await tb.recv(n)

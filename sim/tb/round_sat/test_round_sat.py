@@ -9,22 +9,21 @@ places (ties, saturation boundaries, extremes), then VECTORS random (input, shif
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 
 import cocotb
 import numpy as np
 from cocotb.triggers import Timer
 
+from common import json_setting, setting
 from spvit.sim.golden.arith import round_shift, saturate
 
 DEFAULT_CONFIGS = [dict(name="acc32-int8", IN_WIDTH=32, OUT_WIDTH=8, SHIFT_WIDTH=7, SIGNED_OUT=1)]
-CONFIGS = json.loads(os.environ.get("SPVIT_TB_CONFIGS", "null")) or DEFAULT_CONFIGS
+CONFIGS = json_setting("CONFIGS", DEFAULT_CONFIGS)
 # golden-model override for the must-fail check: the golden output width is reduced by this many bits
-GOLDEN_OUT_WIDTH_OFFSET = int(os.environ.get("SPVIT_TB_GOLDEN_OUT_WIDTH_OFFSET", "0"))
-PER_SHIFT = int(os.environ.get("SPVIT_TB_PER_SHIFT", "24"))
-VECTORS = int(os.environ.get("SPVIT_TB_VECTORS", "1500"))
+GOLDEN_OUT_WIDTH_OFFSET = setting("GOLDEN_OUT_WIDTH_OFFSET", 0)
+PER_SHIFT = setting("PER_SHIFT", 24)
+VECTORS = setting("VECTORS", 1500)
 
 
 class Cfg:

@@ -17,36 +17,27 @@ parameter load, after which the next image (and a fresh load) must be exact.
 from __future__ import annotations
 
 import dataclasses
-import logging
-import os
-import random
-import warnings
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiStreamFrame
 
+from common import STALL_VARIANTS, Testbench, beat_values, int8_bytes, setting, variant_seed
 from spvit.configs import load_config
 from spvit.sim import prune_regs as pr
 from spvit.sim.golden import random_bundle
 from spvit.sim.golden.params import LinearParams
 from spvit.sim.golden.scoring import selector
 
-# cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.1 deprecates (setimmediatevalue, task.kill, ...);
-# they work. Hide those warnings only, attributed to cocotbext.axi: everything else still shows.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-N_MAX = int(os.environ.get("SPVIT_TB_N_MAX", "67"))
-D = int(os.environ.get("SPVIT_TB_D", "64"))
-HEADS = int(os.environ.get("SPVIT_TB_HEADS", "4"))
-IN_LANES = int(os.environ.get("SPVIT_TB_IN_LANES", "16"))
-IMAGES = int(os.environ.get("SPVIT_TB_IMAGES", "6"))
-BUNDLE_SEED = int(os.environ.get("SPVIT_TB_BUNDLE_SEED", "11"))
+N_MAX = setting("N_MAX", 67)
+D = setting("D", 64)
+HEADS = setting("HEADS", 4)
+IN_LANES = setting("IN_LANES", 16)
+IMAGES = setting("IMAGES", 6)
+BUNDLE_SEED = setting("BUNDLE_SEED", 11)
 # must-fail check: the golden model's keep layer shifts by this much more than the DUT's
-GOLDEN_KEEP_SHIFT_OFFSET = int(os.environ.get("SPVIT_TB_GOLDEN_KEEP_SHIFT_OFFSET", "0"))
+GOLDEN_KEEP_SHIFT_OFFSET = setting("GOLDEN_KEEP_SHIFT_OFFSET", 0)
 
 
 def selector_params(seed: int):
@@ -85,38 +76,13 @@ def stress_params(seed: int):
     )
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
-        self.prm_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_prm"), dut.clk, dut.rst)
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
-        for drv in (self.prm_source, self.source, self.sink):
-            drv.log.setLevel(logging.WARNING)
+        super().__init__(dut)
+        self.prm_source = self.add_source("s_axis_prm", byte_lanes=None)
+        self.source = self.add_source("s_axis", byte_lanes=None)
+        self.sink = self.add_sink()
         self.params = None
-
-    def set_idle_generator(self, generator=None):
-        if generator:
-            self.source.set_pause_generator(generator())
-            self.prm_source.set_pause_generator(generator())
-
-    def set_backpressure_generator(self, generator=None):
-        if generator:
-            self.sink.set_pause_generator(generator())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
 
     async def load(self, p):
         """Parameter words in, eps and shift ports set."""
@@ -128,8 +94,7 @@ class TB:
             getattr(dut, port).value = shift & 0x7F
         await self.prm_source.send(AxiStreamFrame(pr.selector_param_bytes(p)))
         await self.prm_source.wait()
-        for _ in range(4):
-            await RisingEdge(dut.clk)
+        await ClockCycles(dut.clk, 4)
         self.params = p
 
     def golden(self, x: np.ndarray) -> np.ndarray:
@@ -142,9 +107,8 @@ class TB:
 
     async def image(self, x: np.ndarray, index: int) -> int:
         """One image in, its scores checked; returns 1 if it differs."""
-        await self.source.send(AxiStreamFrame(np.asarray(x, dtype=np.int64).astype(np.int8).tobytes()))
-        frame = await self.sink.recv()
-        got = np.array(list(frame.tdata), dtype=np.int64)
+        await self.source.send(AxiStreamFrame(int8_bytes(x)))
+        got = beat_values(await self.sink.recv())
         want = self.golden(x)
         if got.shape != want.shape or not np.array_equal(got, want):
             bad = np.flatnonzero(got != want) if got.shape == want.shape else []
@@ -154,14 +118,6 @@ class TB:
                            want[bad[:8]].tolist() if len(bad) else want[:8].tolist())
             return 1
         return 0
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
 
 
 def random_image(rng: np.random.Generator, n: int | None = None) -> np.ndarray:
@@ -186,14 +142,11 @@ def corner_images(rng: np.random.Generator) -> list[np.ndarray]:
 
 
 @cocotb.test()
-@cocotb.parametrize(idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(**STALL_VARIANTS)
 async def run_test(dut, idle: bool, backpressure: bool):
     tb = TB(dut)
-    seed = 3000 + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    tb.set_idle_generator(random_pause(0.3, seed) if idle else None)
-    tb.set_backpressure_generator(random_pause(0.5, seed + 7) if backpressure else None)
-    await tb.reset()
+    seed = variant_seed(3000, idle, backpressure)
+    rng = await tb.begin_variant(idle, backpressure, seed)
     # bundles' selectors with idle == backpressure, stress selectors otherwise (each run reloads over the last)
     make = stress_params if idle != backpressure else selector_params
     await tb.load(make(BUNDLE_SEED + 2 * idle + backpressure))
@@ -212,36 +165,27 @@ async def run_test(dut, idle: bool, backpressure: bool):
 async def test_reset_mid_stream(dut):
     """Reset in pass 1, in pass 2 (scores held under backpressure) and during a parameter load."""
     tb = TB(dut)
-    rng = np.random.default_rng(99)
-    await tb.reset()
+    rng = await tb.begin(99)
     p = selector_params(BUNDLE_SEED + 5)
     await tb.load(p)
     for phase in ("pass1", "pass2", "load"):
         x = random_image(rng, N_MAX)
         if phase == "pass1":
             # half an image, then the first beat of a token with tlast (ignored inside a token): still in pass 1
-            part = x.astype(np.int8).tobytes()[: (N_MAX // 2) * D + IN_LANES]
-            await tb.source.send(AxiStreamFrame(part))
-            for _ in range(40 * N_MAX // 2):
-                await RisingEdge(dut.clk)
+            await tb.source.send(AxiStreamFrame(int8_bytes(x)[: (N_MAX // 2) * D + IN_LANES]))
+            await ClockCycles(dut.clk, 40 * N_MAX // 2)
         elif phase == "pass2":
             tb.sink.pause = True
-            await tb.source.send(AxiStreamFrame(x.astype(np.int8).tobytes()))
+            await tb.source.send(AxiStreamFrame(int8_bytes(x)))
             for _ in range(300):  # until the first score is waiting
-                for _ in range(100):
-                    await RisingEdge(dut.clk)
+                await ClockCycles(dut.clk, 100)
                 if dut.m_axis_tvalid.value == 1:
                     break
             assert dut.m_axis_tvalid.value == 1, "no score under backpressure"
         else:
             tb.prm_source.send_nowait(AxiStreamFrame(pr.selector_param_bytes(selector_params(BUNDLE_SEED + 6))))
-            for _ in range(1000):
-                await RisingEdge(dut.clk)
-        await tb.reset()
-        tb.source.clear()
-        tb.prm_source.clear()
-        tb.sink.clear()
-        tb.sink.pause = False
+            await ClockCycles(dut.clk, 1000)
+        await tb.reset_mid_stream("m_axis_tvalid")
         if phase == "load":
             await tb.load(p)  # a reset restarts the loader at the first word: a full load is exact again
         for i in range(2):

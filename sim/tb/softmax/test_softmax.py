@@ -6,68 +6,33 @@ every row is compared exactly with spvit.sim.golden.softmax.softmax, and the row
 """
 from __future__ import annotations
 
-import logging
-import os
-import random
-import warnings
-
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiStreamFrame
 
+from common import STALL_VARIANTS, Testbench, beat_values, count_mismatches, setting, stream_through, variant_seed
 from spvit.sim.golden.softmax import LOG2E_Q15, softmax
 
-# cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.1 deprecates; they work. Hide those warnings only.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-N_MAX = int(os.environ.get("SPVIT_TB_N_MAX", "8"))
-LOGIT_WIDTH = int(os.environ.get("SPVIT_TB_LOGIT_WIDTH", "32"))
-ROWS = int(os.environ.get("SPVIT_TB_ROWS", "120"))  # random rows per run_test variant
+N_MAX = setting("N_MAX", 8)
+LOGIT_WIDTH = setting("LOGIT_WIDTH", 32)
+ROWS = setting("ROWS", 120)  # random rows per run_test variant
 # golden-model override for the must-fail check: the golden model is told frac + GOLDEN_FRAC_SKEW
-GOLDEN_FRAC_SKEW = int(os.environ.get("SPVIT_TB_GOLDEN_FRAC_SKEW", "0"))
+GOLDEN_FRAC_SKEW = setting("GOLDEN_FRAC_SKEW", 0)
 FRAC_MIN, FRAC_MAX = -5, 32
 LMIN, LMAX = -(1 << (LOGIT_WIDTH - 1)), (1 << (LOGIT_WIDTH - 1)) - 1
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
-        # one INFO line per frame would bury the log
-        self.source.log.setLevel(logging.WARNING)
-        self.sink.log.setLevel(logging.WARNING)
+        super().__init__(dut)
+        self.source = self.add_source()
+        self.sink = self.add_sink()
         dut.frac.value = 0
 
-    def set_idle_generator(self, generator=None):
-        if generator:
-            self.source.set_pause_generator(generator())
-
-    def set_backpressure_generator(self, generator=None):
-        if generator:
-            self.sink.set_pause_generator(generator())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        # drop whatever the testbench still had queued (the sources resume sending when reset falls)
-        for port in (self.source, self.sink):
-            port.clear()
-        self.dut.rst.value = 0
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-
-    async def send_row(self, x, f: int):
+    async def send_row(self, row: tuple[list[int], int]):
+        """One row of logits x at frac f: (x, f)."""
+        x, f = row
         # frac is sampled with the tlast beat: change it only once the previous row has been accepted.
         await self.source.wait()
         self.dut.frac.value = f & 0x7F
@@ -78,28 +43,17 @@ class TB:
         mismatches = 0
         elements = 0
         for index, (x, f) in enumerate(rows):
-            frame = await self.sink.recv()
-            got = np.array(list(frame.tdata), dtype=np.int64)
+            got = beat_values(await self.sink.recv())
             assert len(got) == len(x), f"row {index}: {len(got)} outputs for {len(x)} logits (tlast misplaced?)"
             p8, p16 = softmax(np.asarray(x, dtype=np.int64)[None, :], f + GOLDEN_FRAC_SKEW)
             want = (p16[0] << 8) | p8[0]
-            bad = np.flatnonzero(got != want)
-            for i in bad[:4]:
-                self.log.error("row %d (n %d, f %d) element %d: x %d -> rtl p8 %d p16 %d, golden p8 %d p16 %d",
-                               index, len(x), f, i, x[i], got[i] & 255, got[i] >> 8, p8[0][i], p16[0][i])
-            mismatches += bad.size
+            mismatches += count_mismatches(got, want, lambda i: self.log.error(
+                "row %d (n %d, f %d) element %d: x %d -> rtl p8 %d p16 %d, golden p8 %d p16 %d", index, len(x), f, i,
+                x[i], got[i] & 255, got[i] >> 8, p8[0][i], p16[0][i]), limit=4)
             elements += len(x)
         assert self.sink.empty(), "extra output beats after the last row"
         assert mismatches == 0, f"{mismatches} of {elements} elements differ from golden softmax"
         return elements
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
 
 
 def random_row(rng: np.random.Generator, n: int, f: int) -> list[int]:
@@ -201,24 +155,19 @@ def corner_rows(rng: np.random.Generator) -> list[tuple[list[int], int]]:
 
 
 @cocotb.test()
-@cocotb.parametrize(idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(**STALL_VARIANTS)
 async def run_test(dut, idle: bool, backpressure: bool):
     """Random rows (random n in [1, N_MAX], random frac) with random idle/backpressure."""
     tb = TB(dut)
-    seed = 2000 + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    tb.set_idle_generator(random_pause(0.3, seed) if idle else None)
-    tb.set_backpressure_generator(random_pause(0.5, seed + 7) if backpressure else None)
-    await tb.reset()
+    seed = variant_seed(2000, idle, backpressure)
+    rng = await tb.begin_variant(idle, backpressure, seed)
 
     rows = []
     for _ in range(ROWS):
         n = int(rng.integers(1, N_MAX + 1)) if rng.random() < 0.8 else int(rng.choice([1, N_MAX]))
         f = random_frac(rng)
         rows.append((random_row(rng, n, f), f))
-    for x, f in rows:
-        await tb.send_row(x, f)
-    elements = await tb.check_rows(rows)
+    elements = await stream_through(rows, tb.send_row, tb.check_rows)
     tb.log.info("%d rows, %d elements: bit-exact", len(rows), elements)
 
 
@@ -226,13 +175,9 @@ async def run_test(dut, idle: bool, backpressure: bool):
 async def test_corners(dut):
     """n = 1, all equal, one huge max, extreme differences, the clamp, fracs -5 and 32, and every POW2 ROM entry."""
     tb = TB(dut)
-    rng = np.random.default_rng(77)
-    tb.set_backpressure_generator(random_pause(0.2, 78))
-    await tb.reset()
+    rng = await tb.begin(77, backpressure=0.2)
     rows = corner_rows(rng) + rom_sweep_rows()
-    for x, f in rows:
-        await tb.send_row(x, f)
-    elements = await tb.check_rows(rows)
+    elements = await stream_through(rows, tb.send_row, tb.check_rows)
     # the corners include p = 1.0, where p8 saturates at 255 and p16 at 65535 (n = 1, one huge max)
     assert any(int(softmax(np.array([x]), f)[0].max()) == 255 for x, f in rows)
     assert any(int(softmax(np.array([x]), f)[1].max()) == 65535 for x, f in rows)
@@ -243,24 +188,17 @@ async def test_corners(dut):
 async def test_reset_mid_stream(dut):
     """Reset while a row is being received and another is being output under backpressure; then still exact."""
     tb = TB(dut)
-    rng = np.random.default_rng(5)
-    await tb.reset()
+    rng = await tb.begin(5)
     tb.sink.pause = True
     for _ in range(3):
-        await tb.send_row(random_row(rng, N_MAX, 8), 8)
+        await tb.send_row((random_row(rng, N_MAX, 8), 8))
     # let the first row reach the held output register, with the second (and part of the third) inside
-    for _ in range(6 * N_MAX + 60):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, 6 * N_MAX + 60)
     assert dut.m_axis_tvalid.value == 1
-    await tb.reset()
-    assert dut.m_axis_tvalid.value == 0
-    tb.sink.pause = False
-    await RisingEdge(dut.clk)
+    await tb.reset_mid_stream("m_axis_tvalid")
+    await ClockCycles(dut.clk, 1)
     assert tb.sink.empty(), "output after reset"
 
-    tb.set_idle_generator(random_pause(0.2, 6))
-    tb.set_backpressure_generator(random_pause(0.3, 7))
+    tb.set_stalls(idle=0.2, backpressure=0.3, seed=6)
     rows = [(random_row(rng, int(rng.integers(1, N_MAX + 1)), f), f) for f in (0, 5, 12, -3, 20)]
-    for x, f in rows:
-        await tb.send_row(x, f)
-    await tb.check_rows(rows)
+    await stream_through(rows, tb.send_row, tb.check_rows)

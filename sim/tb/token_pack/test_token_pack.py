@@ -13,86 +13,42 @@ package_en is scrambled once a frame's first beat has been accepted: the DUT mus
 """
 from __future__ import annotations
 
-import logging
-import os
 import random
-import warnings
 from types import SimpleNamespace
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiStreamFrame
 
+from common import (STALL_VARIANTS, Testbench, lane_words, on_first_beats, per_beat, setting, stream_through,
+                    variant_seed, word_lanes)
 from spvit.sim.golden.model import PACKAGE_ID, Trace, prune_stage
 from spvit.sim.golden.token_pack import token_pack
 from spvit.sim.golden.topk_select import candidates, topk_select
 
-# cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.1 deprecates (setimmediatevalue, task.kill, ...);
-# they work. Hide those warnings only, attributed to cocotbext.axi: everything else still shows.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-N_MAX = int(os.environ.get("SPVIT_TB_N_MAX", "256"))
-D = int(os.environ.get("SPVIT_TB_D", "192"))
-PARALLEL = int(os.environ.get("SPVIT_TB_PARALLEL", "8"))
-SCORE_WIDTH = int(os.environ.get("SPVIT_TB_SCORE_WIDTH", "16"))
-FRAMES = int(os.environ.get("SPVIT_TB_FRAMES", "50"))
-# golden-model override for the must-fail check: weights score + 1 + GOLDEN_W_EXTRA (the contract: 0)
-GOLDEN_W_EXTRA = int(os.environ.get("SPVIT_TB_GOLDEN_W_EXTRA", "0"))
-
-BEATS = D // PARALLEL
+N_MAX = setting("N_MAX", 256)
 IDX_WIDTH = max(1, (N_MAX - 1).bit_length())
+D = setting("D", 192)
+PARALLEL = setting("PARALLEL", 8)
+BEATS = D // PARALLEL
+SCORE_WIDTH = setting("SCORE_WIDTH", 16)
 SCORE_MAX = (1 << SCORE_WIDTH) - 1
 TAIL_MAX = 2  # package tokens of earlier stages in the stage frames
+FRAMES = setting("FRAMES", 50)
+# golden-model override for the must-fail check: weights score + 1 + GOLDEN_W_EXTRA (the contract: 0)
+GOLDEN_W_EXTRA = setting("GOLDEN_W_EXTRA", 0)
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
+        super().__init__(dut)
         # One beat per list element: PARALLEL int8 lanes packed into one integer (no tkeep on this interface).
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        self.source = self.add_source()
+        self.sink = self.add_sink()
         dut.package_en.value = 1
-        self.scramble = random.Random(9)
-        self.in_beat = 0
-        cocotb.start_soon(self._scramble_config())
-
-    def set_idle_generator(self, generator=None):
-        if generator:
-            self.source.set_pause_generator(generator())
-
-    def set_backpressure_generator(self, generator=None):
-        if generator:
-            self.sink.set_pause_generator(generator())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        self.in_beat = 0
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-
-    async def _scramble_config(self):
-        """Once the first beat of a frame (not also its last) is accepted, drive garbage on package_en."""
-        dut = self.dut
-        while True:
-            await RisingEdge(dut.clk)
-            if dut.rst.value == 1 or not (dut.s_axis_tvalid.value == 1 and dut.s_axis_tready.value == 1):
-                continue
-            last = dut.s_axis_tlast.value == 1
-            if self.in_beat == 0 and not last:
-                dut.package_en.value = self.scramble.randrange(2)
-            self.in_beat = 0 if last else self.in_beat + 1
+        scramble = random.Random(9)
+        cocotb.start_soon(on_first_beats(dut, lambda: setattr(dut.package_en, "value", scramble.randrange(2))))
 
     async def send(self, frame: "Frame"):
         # package_en is sampled with a frame's first beat: change it only once the previous frame has gone in.
@@ -109,12 +65,7 @@ class Frame:
         self.want_x, self.want_src, self.label = want_x, want_src, label
 
     def beats(self) -> list[int]:
-        out = []
-        for tok in self.x:
-            for b in range(BEATS):
-                lanes = tok[b * PARALLEL:(b + 1) * PARALLEL]
-                out.append(sum((int(v) & 0xFF) << (8 * l) for l, v in enumerate(lanes)))
-        return out
+        return lane_words(self.x, PARALLEL)
 
     def user(self) -> list[int]:
         return [(int(k) << SCORE_WIDTH) | int(s) for k, s in zip(self.keep, self.scores) for _ in range(BEATS)]
@@ -122,14 +73,6 @@ class Frame:
     def want_user(self) -> list[int]:
         # {package, source}; the package token's source field is 0
         return [(1 << IDX_WIDTH) if s is None else s for s in self.want_src for _ in range(BEATS)]
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
 
 
 def golden_pack(x, scores, pruned):
@@ -241,18 +184,6 @@ def corner_frames(rng: np.random.Generator) -> list[Frame]:
     return frames
 
 
-def per_beat(side, beats: int) -> list[int]:
-    """A received side-band signal, one value per beat (the sink folds a frame's identical values into one)."""
-    return [int(v) for v in side] if isinstance(side, (list, tuple)) else [int(side)] * beats
-
-
-def unpack(beats: list[int]) -> np.ndarray:
-    lanes = [[((v >> (8 * l)) & 0xFF) for l in range(PARALLEL)] for v in beats]
-    a = np.array(lanes, dtype=np.int64).reshape(-1)
-    a = np.where(a >= 128, a - 256, a)
-    return a.reshape(-1, D) if a.size % D == 0 else a
-
-
 async def check_frames(tb: TB, frames: list[Frame]) -> int:
     """Receive one output frame per input frame and compare every beat; returns the number of mismatching frames."""
     bad = 0
@@ -260,7 +191,9 @@ async def check_frames(tb: TB, frames: list[Frame]) -> int:
         got = await tb.sink.recv()
         got_data = [int(v) for v in got.tdata]
         got_user = per_beat(got.tuser, len(got_data))
-        got_x = unpack(got_data)
+        got_x = word_lanes(got_data, PARALLEL)
+        if got_x.size % D == 0:
+            got_x = got_x.reshape(-1, D)
         ok = got_x.shape == f.want_x.shape and np.array_equal(got_x, f.want_x) and got_user == f.want_user()
         if not ok:
             bad += 1
@@ -273,26 +206,19 @@ async def check_frames(tb: TB, frames: list[Frame]) -> int:
 
 
 @cocotb.test()
-@cocotb.parametrize(idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(**STALL_VARIANTS)
 async def run_test(dut, idle: bool, backpressure: bool):
     tb = TB(dut)
-    seed = 3000 + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    tb.set_idle_generator(random_pause(0.3, seed) if idle else None)
-    tb.set_backpressure_generator(random_pause(0.5, seed + 7) if backpressure else None)
-    await tb.reset()
+    seed = variant_seed(3000, idle, backpressure)
+    rng = await tb.begin_variant(idle, backpressure, seed)
 
     frames = corner_frames(rng) + [random_frame(rng) for _ in range(FRAMES)]
-    checker = cocotb.start_soon(check_frames(tb, frames))
-    for f in frames:
-        await tb.send(f)
-    bad = await checker
+    bad = await stream_through(frames, tb.send, lambda fs: check_frames(tb, fs))
     assert tb.sink.empty(), "extra output beats after the last frame"
     assert bad == 0, f"{bad} of {len(frames)} frames differ from golden token_pack / prune_stage"
     tb.log.info("%d frames, %d tokens in, %d tokens out: bit-exact", len(frames), sum(len(f.x) for f in frames),
                 sum(len(f.want_x) for f in frames))
-    for _ in range(4):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, 4)
 
 
 @cocotb.test()
@@ -300,40 +226,27 @@ async def test_reset_mid_stream(dut):
     """Reset in the middle of a frame's input, then in the middle of the package divisions, then with the output
     stalled by backpressure: the partial frames vanish and the next frames are exact."""
     tb = TB(dut)
-    rng = np.random.default_rng(78)
-    await tb.reset()
+    rng = await tb.begin(78)
     n = N_MAX
     for where in ("input", "divide", "output"):
         x, scores = tokens(rng, n), rng.integers(0, SCORE_MAX + 1, n)
         keep = np.zeros(n, dtype=bool)
         keep[0] = True
-        f = mask_frame(x, scores, keep, True, "cut")
         tb.sink.pause = where == "output"
-        await tb.send(f)
+        await tb.send(mask_frame(x, scores, keep, True, "cut"))
         if where == "input":
-            for _ in range(n * BEATS // 2):
-                await RisingEdge(dut.clk)
+            await ClockCycles(dut.clk, n * BEATS // 2)
         elif where == "divide":
             await tb.source.wait()
-            for _ in range(4):
-                await RisingEdge(dut.clk)
+            await ClockCycles(dut.clk, 4)
         else:
             # the sink never takes a beat: the class token's beats fill the output and hold registers, the input
             # stalls (BEATS > 2) or the package token waits
-            for _ in range(n * BEATS + 12 * D + 50):
-                await RisingEdge(dut.clk)
+            await ClockCycles(dut.clk, n * BEATS + 12 * D + 50)
             assert dut.m_axis_tvalid.value == 1
-        await tb.reset()
-        assert dut.m_axis_tvalid.value == 0
-        tb.source.clear()
-        tb.sink.clear()
-        tb.sink.pause = False
+        await tb.reset_mid_stream("m_axis_tvalid")
         frames = [random_frame(rng) for _ in range(4)]
-        checker = cocotb.start_soon(check_frames(tb, frames))
-        for fr in frames:
-            await tb.send(fr)
-        bad = await checker
+        bad = await stream_through(frames, tb.send, lambda fs: check_frames(tb, fs))
         assert bad == 0, f"{bad} of {len(frames)} frames after reset differ from golden token_pack / prune_stage"
         assert tb.sink.empty()
-    for _ in range(2):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, 2)

@@ -12,29 +12,22 @@ scrambled as soon as a frame's first beat has been accepted: the DUT must have s
 """
 from __future__ import annotations
 
-import logging
 import os
 import random
-import warnings
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.handle import Immediate
-from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiStreamFrame
 
+from common import STALL_VARIANTS, Testbench, on_first_beats, per_beat, setting, stream_through, variant_seed
 from spvit.sim.golden.topk_select import candidates, topk_select
 
-# cocotbext-axi 0.1.28 still calls cocotb 1.x APIs that cocotb 2.1 deprecates (setimmediatevalue, task.kill, ...);
-# they work. Hide those warnings only, attributed to cocotbext.axi: everything else still shows.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
-
-N_MAX = int(os.environ.get("SPVIT_TB_N_MAX", "256"))
-K_MAX = int(os.environ.get("SPVIT_TB_K_MAX", "64"))
-TAIL_MAX = int(os.environ.get("SPVIT_TB_TAIL_MAX", "4"))
-SCORE_WIDTH = int(os.environ.get("SPVIT_TB_SCORE_WIDTH", "16"))
-FRAMES = int(os.environ.get("SPVIT_TB_FRAMES", "100"))
+N_MAX = setting("N_MAX", 256)
+K_MAX = setting("K_MAX", 64)
+TAIL_MAX = setting("TAIL_MAX", 4)
+SCORE_WIDTH = setting("SCORE_WIDTH", 16)
+FRAMES = setting("FRAMES", 100)
 # golden-model override for the must-fail check: "high" breaks ties towards the HIGHER index
 GOLDEN_TIES = os.environ.get("SPVIT_TB_GOLDEN_TIES", "low")
 
@@ -43,39 +36,15 @@ CNT_WIDTH = N_MAX.bit_length()
 SCORE_MAX = (1 << SCORE_WIDTH) - 1
 
 
-class TB:
+class TB(Testbench):
     def __init__(self, dut):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        Clock(dut.clk, 10, unit="ns").start()
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        super().__init__(dut)
+        self.source = self.add_source()
+        self.sink = self.add_sink()
         self.set_config(dict(k=1, tail=0, thr=None))
         self.scramble = random.Random(5)
-        self.in_beat = 0  # index of the next input beat within its frame (tracked for the scrambler)
-        if os.environ.get("SPVIT_TB_SCRAMBLE", "1") == "1":
-            cocotb.start_soon(self._scramble_config())
-
-    def set_idle_generator(self, generator=None):
-        if generator:
-            self.source.set_pause_generator(generator())
-
-    def set_backpressure_generator(self, generator=None):
-        if generator:
-            self.sink.set_pause_generator(generator())
-
-    async def reset(self):
-        self.dut.rst.value = Immediate(0)
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        self.in_beat = 0
-        for _ in range(2):
-            await RisingEdge(self.dut.clk)
+        if setting("SCRAMBLE", 1) == 1:
+            cocotb.start_soon(on_first_beats(dut, self._scramble_config))
 
     def set_config(self, cfg: dict):
         self.dut.k.value = cfg["k"]
@@ -83,35 +52,20 @@ class TB:
         self.dut.threshold_en.value = int(cfg["thr"] is not None)
         self.dut.threshold.value = 0 if cfg["thr"] is None else cfg["thr"]
 
-    async def _scramble_config(self):
-        """Once the first beat of a frame (not also its last) is accepted, drive garbage on the run-time registers."""
-        dut = self.dut
-        while True:
-            await RisingEdge(dut.clk)
-            if dut.rst.value == 1 or not (dut.s_axis_tvalid.value == 1 and dut.s_axis_tready.value == 1):
-                continue
-            last = dut.s_axis_tlast.value == 1
-            if self.in_beat == 0 and not last:
-                r = self.scramble
-                dut.k.value = r.randrange(1 << CNT_WIDTH)
-                dut.n_protected_tail.value = r.randrange(TAIL_MAX + 1)
-                dut.threshold_en.value = r.randrange(2)
-                dut.threshold.value = r.randrange(SCORE_MAX + 1)
-            self.in_beat = 0 if last else self.in_beat + 1
+    def _scramble_config(self):
+        """Garbage on the run-time registers (once a frame's first beat is in)."""
+        r = self.scramble
+        self.dut.k.value = r.randrange(1 << CNT_WIDTH)
+        self.dut.n_protected_tail.value = r.randrange(TAIL_MAX + 1)
+        self.dut.threshold_en.value = r.randrange(2)
+        self.dut.threshold.value = r.randrange(SCORE_MAX + 1)
 
-    async def send(self, scores, cfg: dict):
+    async def send(self, frame: tuple[np.ndarray, dict]):
         # The registers are sampled with a frame's first beat: change them only once the previous frame has gone in.
+        scores, cfg = frame
         await self.source.wait()
         self.set_config(cfg)
         await self.source.send(AxiStreamFrame([int(s) for s in scores]))
-
-
-def random_pause(probability: float, seed: int):
-    def generator():
-        rng = random.Random(seed)
-        while True:
-            yield rng.random() < probability
-    return generator
 
 
 def n_candidates(n: int, tail: int) -> int:
@@ -203,11 +157,6 @@ def golden_beats(scores: np.ndarray, cfg: dict) -> tuple[list[int], list[int]]:
     return data, user
 
 
-def per_beat(side, beats: int) -> list[int]:
-    """A received side-band signal, one value per beat (the sink folds a frame's identical values into one)."""
-    return [int(v) for v in side] if isinstance(side, (list, tuple)) else [int(side)] * beats
-
-
 async def check_frames(tb: TB, frames) -> int:
     """Receive one output frame per input frame and compare every beat; returns the number of mismatching frames."""
     bad = 0
@@ -224,26 +173,19 @@ async def check_frames(tb: TB, frames) -> int:
 
 
 @cocotb.test()
-@cocotb.parametrize(idle=[False, True], backpressure=[False, True])
+@cocotb.parametrize(**STALL_VARIANTS)
 async def run_test(dut, idle: bool, backpressure: bool):
     tb = TB(dut)
-    seed = 2000 + 2 * idle + backpressure
-    rng = np.random.default_rng(seed)
-    tb.set_idle_generator(random_pause(0.3, seed) if idle else None)
-    tb.set_backpressure_generator(random_pause(0.5, seed + 7) if backpressure else None)
-    await tb.reset()
+    seed = variant_seed(2000, idle, backpressure)
+    rng = await tb.begin_variant(idle, backpressure, seed)
 
     frames = corner_frames(rng) + [random_frame(rng) for _ in range(FRAMES)]
-    checker = cocotb.start_soon(check_frames(tb, frames))
-    for scores, cfg in frames:
-        await tb.send(scores, cfg)
-    bad = await checker
+    bad = await stream_through(frames, tb.send, lambda fs: check_frames(tb, fs))
     tokens = sum(len(s) for s, _ in frames)
     assert tb.sink.empty(), "extra output beats after the last frame"
     assert bad == 0, f"{bad} of {len(frames)} frames differ from golden topk_select"
     tb.log.info("%d frames, %d tokens: bit-exact", len(frames), tokens)
-    for _ in range(4):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, 4)
 
 
 @cocotb.test()
@@ -251,8 +193,7 @@ async def test_reset_mid_stream(dut):
     """Reset in the middle of a frame's input, and again in the middle of a frame's output under backpressure:
     the partial frames vanish and the next frames are exact."""
     tb = TB(dut)
-    rng = np.random.default_rng(77)
-    await tb.reset()
+    rng = await tb.begin(77)
     n = N_MAX
     for cut_in_output in (False, True):
         scores, cfg = random_frame(rng)
@@ -260,26 +201,16 @@ async def test_reset_mid_stream(dut):
         cfg = dict(k=min(K_MAX, n_candidates(n, 0)), tail=0, thr=None)
         if cut_in_output:
             tb.sink.pause = True
-            await tb.send(scores, cfg)
+            await tb.send((scores, cfg))
             await tb.source.wait()
-            for _ in range(8):
-                await RisingEdge(dut.clk)
+            await ClockCycles(dut.clk, 8)
             assert dut.m_axis_tvalid.value == 1
         else:
-            await tb.send(scores, cfg)
-            for _ in range(n // 2):
-                await RisingEdge(dut.clk)
-        await tb.reset()
-        assert dut.m_axis_tvalid.value == 0
-        tb.source.clear()
-        tb.sink.clear()
-        tb.sink.pause = False
+            await tb.send((scores, cfg))
+            await ClockCycles(dut.clk, n // 2)
+        await tb.reset_mid_stream("m_axis_tvalid")
         frames = [random_frame(rng) for _ in range(6)]
-        checker = cocotb.start_soon(check_frames(tb, frames))
-        for s, c in frames:
-            await tb.send(s, c)
-        bad = await checker
+        bad = await stream_through(frames, tb.send, lambda fs: check_frames(tb, fs))
         assert bad == 0, f"{bad} of {len(frames)} frames after reset differ from golden topk_select"
         assert tb.sink.empty()
-    for _ in range(2):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, 2)
