@@ -15,6 +15,7 @@ import pytest
 from spvit.sim import resources
 
 REQUANTIZE_PARAMS = {"ACC_WIDTH": 32, "OUT_WIDTH": 8, "SHIFT_WIDTH": 6, "SHIFT_MIN": -8, "SHIFT_MAX": 31}
+REQUANTIZE_SOURCES = ["hw/rtl/requantize.sv", "hw/rtl/round_sat.sv"]  # as rtl_sources("requantize") finds them
 
 # yosys 0.70 layout: two leaf modules, a top, then the design hierarchy totals (the section that must be used).
 STAT_CURRENT = """
@@ -183,7 +184,7 @@ def test_cache_key_tracks_sources_and_parameters(tmp_path, repo_root):
 def test_unknown_parameter_is_refused(repo_root):
     # read_slang silently ignores -G of a name that is no parameter; estimate must not.
     with pytest.raises(ValueError, match="no parameter ACC_WIDHT"):
-        resources.estimate("requantize", ["hw/rtl/requantize.sv"], {"ACC_WIDHT": 32})
+        resources.estimate("requantize", REQUANTIZE_SOURCES, {"ACC_WIDHT": 32})
 
 
 def test_board_capacity():
@@ -215,15 +216,17 @@ def test_estimate_all_skips_missing_kernels(monkeypatch):
 
 
 def test_requantize_flow(require_tool, tmp_path, monkeypatch):
-    """The whole flow on hw/rtl/requantize.sv: yosys runs once, the second call comes from the cache."""
+    """The whole flow on hw/rtl/requantize.sv (with the round_sat.sv it instantiates): yosys runs once, the second
+    call and the CLI's (which finds round_sat.sv itself) come from the cache."""
     require_tool("yosys")
     monkeypatch.setattr(resources, "build_root", lambda: tmp_path / "yosys")  # fresh folder: yosys must run
 
-    row = resources.estimate("requantize", ["hw/rtl/requantize.sv"], REQUANTIZE_PARAMS)
+    assert [str(p.relative_to(resources.REPO)) for p in resources.rtl_sources("requantize")] == REQUANTIZE_SOURCES
+    row = resources.estimate("requantize", REQUANTIZE_SOURCES, REQUANTIZE_PARAMS)
     assert row["cached"] is False
     build = tmp_path / "yosys"
     folders = list(build.iterdir())
-    key = resources._cache_key("requantize", [resources.REPO / "hw/rtl/requantize.sv"], REQUANTIZE_PARAMS,
+    key = resources._cache_key("requantize", [resources.REPO / s for s in REQUANTIZE_SOURCES], REQUANTIZE_PARAMS,
                                resources.SCRIPT)
     assert [p.name for p in folders] == [f"requantize-{key}"] and row["build_dir"] == str(folders[0])
     assert (folders[0] / "stats.txt").is_file() and (folders[0] / "yosys.log").is_file()
@@ -238,7 +241,7 @@ def test_requantize_flow(require_tool, tmp_path, monkeypatch):
         raise AssertionError("yosys ran again although nothing changed")
 
     monkeypatch.setattr(resources, "_run_yosys", must_not_run)
-    again = resources.estimate("requantize", ["hw/rtl/requantize.sv"], dict(reversed(REQUANTIZE_PARAMS.items())))
+    again = resources.estimate("requantize", REQUANTIZE_SOURCES, dict(reversed(REQUANTIZE_PARAMS.items())))
     assert again["cached"] is True
     assert {k: again[k] for k in ("lut", "ff", "dsp48e2", "cells")} == {k: row[k] for k in ("lut", "ff", "dsp48e2",
                                                                                             "cells")}

@@ -10,7 +10,7 @@ from spvit.sim import rtl_sim
 pytestmark = pytest.mark.rtl
 
 TOP = "requantize"
-SOURCES = ["requantize.sv"]
+SOURCES = ["requantize.sv", "round_sat.sv"]
 TB_DIR = rtl_sim.TB_DIR / "requantize"
 # cocotb tests in sim/tb/requantize/test_requantize.py: run_test x (idle, backpressure) + test_reset_drops_output
 EXPECTED_COCOTB_TESTS = 5

@@ -6,6 +6,8 @@
 //   shift == 0  acc
 //   shift < 0   acc <<< -shift                   (exact: the datapath is wide enough)
 //   then clamp to [-2**(OUT_WIDTH-1), 2**(OUT_WIDTH-1) - 1].
+// The rounding and saturation are round_sat.sv's (the one implementation of §2.1-2.2; it limits SHIFT_WIDTH to
+// [2, 16]); this module adds the stream and its register stage.
 //
 // `shift` is sampled with each accepted input beat, so it may change between beats. Values outside
 // [SHIFT_MIN, SHIFT_MAX] are illegal (simulation asserts when built with --assert). The defaults cover shifts
@@ -40,19 +42,6 @@ module requantize #(
     output wire logic                          m_axis_tlast
 );
 
-// Any shift in [SHIFT_MIN, SHIFT_MAX] is exact while the datapath stays narrow: a right shift by ACC_WIDTH or
-// more always gives 0 (as a shift by exactly ACC_WIDTH does), and a left shift by OUT_WIDTH or more saturates
-// every nonzero accumulator, so shift amounts are capped at those values.
-localparam int MAX_LEFT = SHIFT_MIN < 0 ? -SHIFT_MIN : 0;
-localparam int LEFT_CAP = MAX_LEFT < OUT_WIDTH ? MAX_LEFT : OUT_WIDTH;
-localparam int RIGHT_CAP = SHIFT_MAX < ACC_WIDTH ? SHIFT_MAX : ACC_WIDTH;
-// acc + 2**(s-1) and 1 << s (s <= ACC_WIDTH) need two extra bits; acc << LEFT_CAP needs LEFT_CAP.
-localparam int WIDE_WIDTH = ACC_WIDTH + (LEFT_CAP > 2 ? LEFT_CAP : 2);
-
-// Saturation bounds, sign-extended to the datapath width.
-localparam logic signed [WIDE_WIDTH-1:0] OUT_MAX = {{(WIDE_WIDTH-OUT_WIDTH+1){1'b0}}, {(OUT_WIDTH-1){1'b1}}};
-localparam logic signed [WIDE_WIDTH-1:0] OUT_MIN = {{(WIDE_WIDTH-OUT_WIDTH+1){1'b1}}, {(OUT_WIDTH-1){1'b0}}};
-
 // Illegal parameter combinations stop elaboration.
 if (OUT_WIDTH < 2 || OUT_WIDTH >= ACC_WIDTH) begin : g_check_out
     $fatal(1, "requantize: OUT_WIDTH (%0d) must be in [2, ACC_WIDTH)", OUT_WIDTH);
@@ -64,36 +53,19 @@ if (SHIFT_MIN < -(2 ** (SHIFT_WIDTH-1)) || SHIFT_MAX >= 2 ** (SHIFT_WIDTH-1)) be
     $fatal(1, "requantize: SHIFT_WIDTH (%0d) cannot hold [%0d, %0d]", SHIFT_WIDTH, SHIFT_MIN, SHIFT_MAX);
 end
 
-// Datapath (combinational, in front of the register).
-logic signed [WIDE_WIDTH-1:0]  acc_wide;
-logic signed [WIDE_WIDTH-1:0]  half;
-logic signed [WIDE_WIDTH-1:0]  shifted;
-logic        [SHIFT_WIDTH-1:0] magnitude;  // |shift|, up to 2**(SHIFT_WIDTH-1)
-logic        [SHIFT_WIDTH-1:0] amount;
-logic        [OUT_WIDTH-1:0]   result;
+// Datapath: round-shift and saturate (combinational), in front of the register.
+logic [OUT_WIDTH-1:0] result;
 
-always_comb begin
-    acc_wide = WIDE_WIDTH'($signed(s_axis_tdata));
-    magnitude = shift[SHIFT_WIDTH-1] ? SHIFT_WIDTH'(-shift) : SHIFT_WIDTH'(shift);
-    half = '0;
-    if (!shift[SHIFT_WIDTH-1]) begin
-        // §2.1 round half up: add 2**(shift-1) ((1 << shift) >> 1 is 0 for shift 0), arithmetic shift right.
-        amount = magnitude > SHIFT_WIDTH'(RIGHT_CAP) ? SHIFT_WIDTH'(RIGHT_CAP) : magnitude;
-        half = (WIDE_WIDTH'(1) << amount) >>> 1;
-        shifted = (acc_wide + half) >>> amount;
-    end else begin
-        amount = magnitude > SHIFT_WIDTH'(LEFT_CAP) ? SHIFT_WIDTH'(LEFT_CAP) : magnitude;
-        shifted = acc_wide <<< amount;
-    end
-    // §2.2 saturate.
-    if (shifted > OUT_MAX) begin
-        result = OUT_MAX[OUT_WIDTH-1:0];
-    end else if (shifted < OUT_MIN) begin
-        result = OUT_MIN[OUT_WIDTH-1:0];
-    end else begin
-        result = shifted[OUT_WIDTH-1:0];
-    end
-end
+round_sat #(
+    .IN_WIDTH(ACC_WIDTH),
+    .OUT_WIDTH(OUT_WIDTH),
+    .SHIFT_WIDTH(SHIFT_WIDTH),
+    .SIGNED_OUT(1)
+) round_sat_inst (
+    .in(s_axis_tdata),
+    .shift(shift),
+    .out(result)
+);
 
 // Output register stage.
 // Only the valid flag is reset; data and last are don't-care while it is low.
