@@ -8,12 +8,13 @@ cocotb tests ran and none failed, so a testbench that failed to import (0 tests)
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from . import tools
 
@@ -26,6 +27,8 @@ TB_DIR = REPO / "sim" / "tb"
 # no "-include" flag), so the split build of a large model names a precompiled header (Vtop__pch.h.fast) that is
 # never made, and fails.
 BUILD_ARGS = ("--assert", "--output-split", "0", "--output-split-cfuncs", "0")
+# For small designs and short simulations: Verilator's runtime compiles a third faster unoptimised.
+QUICK_BUILD_ARGS = ("--assert", "-CFLAGS", "-O0")
 
 
 def build_root() -> Path:
@@ -154,6 +157,50 @@ def run_cocotb(
     return res
 
 
+def packed_parameter(values: Iterable[int]) -> str:
+    """Per-instance values as one 256-bit HDL parameter, 32 bits each, instance 0 in the low bits: how the
+    simulation wrappers of sim/tb that hold one instance per parameter set take them."""
+    return "256'h" + "".join(f"{int(v):08x}" for v in reversed(list(values)))
+
+
+def parallel_instances(parallels: Sequence[int]) -> dict[str, object]:
+    """The parameters of a sim/tb wrapper with one DUT instance per PARALLEL value (lut_tb.sv, residual_add_tb.sv)."""
+    return dict(N_CFG=len(parallels), PARALLELS=packed_parameter(parallels), P_MAX=max(parallels))
+
+
+def tb_env(settings: Mapping[str, object]) -> dict[str, str]:
+    """Testbench settings as the environment variables the cocotb testbenches read (SPVIT_TB_<name>): numbers and
+    strings as text, lists (parameter sets) as JSON."""
+    return {f"SPVIT_TB_{k}": json.dumps(v) if isinstance(v, list) else str(v) for k, v in settings.items()}
+
+
+@dataclass(frozen=True)
+class CocotbTestbench:
+    """A cocotb testbench sim/tb/<folder>/test_<folder>.py and the HDL it drives, as its pytest wrapper runs it."""
+    folder: str
+    toplevel: str
+    sources: Sequence[str | os.PathLike]
+    expect_tests: int | None = None  # cocotb tests in one run (run_cocotb's check)
+    build_args: Sequence[str] = BUILD_ARGS
+
+    def run(self, build: str, parameters: Mapping[str, object], settings: Mapping[str, object] = {}, *,
+            run_name: str = "sim", expect_tests: int | None = None, extra_env: Mapping[str, str] = {}
+            ) -> CocotbResults:
+        """Build with `parameters` into build/rtl/<build> (incrementally) and run the testbench there, `settings`
+        passed as SPVIT_TB_* variables; raises CocotbFailed as run_cocotb does."""
+        return run_cocotb(toplevel=self.toplevel, sources=self.sources, test_module=f"test_{self.folder}",
+                          tb_dir=TB_DIR / self.folder, build_dir=build_root() / build, parameters=parameters,
+                          extra_env={**tb_env(settings), **extra_env}, build_args=self.build_args,
+                          expect_tests=self.expect_tests if expect_tests is None else expect_tests,
+                          run_name=run_name)
+
+    def run_set(self, name: str, parameters: Mapping[str, object], settings: Mapping[str, object] = {}, *,
+                run_name: str = "sim") -> CocotbResults:
+        """`run` of one HDL parameter set in its own build folder, build/rtl/<toplevel>-<name>; the testbench reads
+        the parameters too (then `settings`, which win)."""
+        return self.run(f"{self.toplevel}-{name}", parameters, {**parameters, **settings}, run_name=run_name)
+
+
 def lint(sources: Sequence[str | os.PathLike], top: str, parameters: Mapping[str, object] = {},
          flags: Sequence[str] = ("-Wall",)) -> str:
     """verilator --lint-only (warnings fatal); returns the output, raises RuntimeError with it on any warning."""
@@ -162,3 +209,10 @@ def lint(sources: Sequence[str | os.PathLike], top: str, parameters: Mapping[str
            *(f"-G{k}={v}" for k, v in parameters.items()), *srcs]
     proc = tools.run_checked(cmd, env=tools.verilator_env())
     return proc.stdout + proc.stderr
+
+
+def lint_clean(sources: Sequence[str | os.PathLike], top: str, parameters: Mapping[str, object] = {}) -> None:
+    """Lint `top` (-Wall): lint raises on any warning or error, and its output must name none either."""
+    out = lint(sources, top, parameters)
+    if "%Warning" in out or "%Error" in out:
+        raise AssertionError(f"verilator lint of {top}:\n{out}")

@@ -1,9 +1,10 @@
-"""Shared pytest set-up: the --slow switch and `require_tool`.
+"""Shared pytest set-up: the --slow switch, `require_tool`, and Verilator for the tests marked `rtl`.
 
 - `--slow` (or SPVIT_SLOW=1) runs the tests marked `slow` (long sweeps); without it they are deselected.
 - `require_tool(name)` (a fixture returning a function) locates a tool through spvit.sim.tools. Where the tool is
   missing it skips the test on a developer's machine, but under CI=true it fails the test, naming what is missing:
   CI installs the whole toolchain (`make test`), so a missing tool there is a set-up bug, never a reason to skip.
+- Every test marked `rtl` requires Verilator that way (the marker's meaning, pyproject.toml).
 
 pytest runs with --import-mode=importlib (pyproject.toml): pynq installs a top-level `tests` package into
 site-packages, which must not shadow this folder.
@@ -65,3 +66,9 @@ def require_tool():
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _rtl_needs_verilator(request):
+    if request.node.get_closest_marker("rtl"):
+        _require_tool("verilator")

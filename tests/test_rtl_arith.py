@@ -10,11 +10,11 @@ from spvit.sim import rtl_sim
 
 pytestmark = pytest.mark.rtl
 
-TOP = "arith_tb"
 TB_DIR = rtl_sim.TB_DIR / "arith"
-SOURCES = ["udiv.sv", "rdiv.sv", "isqrt.sv", TB_DIR / "arith_set.sv", TB_DIR / "arith_tb.sv"]
 # cocotb tests in sim/tb/arith/test_arith.py: test_random, test_back_to_back_busy_start, test_reset_mid_operation
-EXPECTED_COCOTB_TESTS = 3
+TB = rtl_sim.CocotbTestbench("arith", "arith_tb",
+                             ["udiv.sv", "rdiv.sv", "isqrt.sv", TB_DIR / "arith_set.sv", TB_DIR / "arith_tb.sv"],
+                             expect_tests=3)
 
 # Lint: each module on its own, with the parameter sets below and the narrowest legal ones.
 LINT = {
@@ -40,21 +40,13 @@ SETS = {
     "S2": dict(UDIV_N=8, UDIV_D=6, UDIV_Q=10, RDIV_N=6, RDIV_D=3, RDIV_Q=6, ISQRT_N=7),
 }
 PARAMS = {f"{s}_{k}_WIDTH": v for s, ps in SETS.items() for k, v in ps.items()}
-
-
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 LINT_IDS = [f"{m}-" + ("-".join(f"{k}{v}" for k, v in p.items()) or "default") for m, p in LINT_CASES]
 
 
 @pytest.mark.parametrize("module,params", LINT_CASES, ids=LINT_IDS)
 def test_lint(module, params):
     sources = ["udiv.sv", "rdiv.sv"] if module == "rdiv" else [f"{module}.sv"]
-    out = rtl_sim.lint(sources, module, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(sources, module, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -65,22 +57,12 @@ def test_lint_rejects_illegal_parameters():
 
 
 def run(tb_overrides: dict | None = None, run_name: str = "sim"):
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_arith",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / "arith-sets",
-        parameters=PARAMS,
-        extra_env={f"SPVIT_TB_{k}": str(v) for k, v in {**PARAMS, **(tb_overrides or {})}.items()},
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
+    return TB.run("arith-sets", PARAMS, {**PARAMS, **(tb_overrides or {})}, run_name=run_name)
 
 
 def test_arith_cocotb():
     res = run()
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    assert len(res.tests) == TB.expect_tests and not res.failed
     # The harness must be able to fail: the same build against a wrong golden model (truncating division, float
     # square root) must come back as failed cocotb tests.
     with pytest.raises(rtl_sim.CocotbFailed, match="results differ from golden"):

@@ -11,10 +11,9 @@ pytestmark = pytest.mark.rtl
 
 TOP = "asvit_score"
 SOURCES = ["asvit_score.sv", "isqrt.sv", "rdiv.sv", "udiv.sv"]
-TB_DIR = rtl_sim.TB_DIR / "asvit_score"
 # cocotb tests in sim/tb/asvit_score/test_asvit_score.py: run_test x (idle, backpressure), test_corners,
 # test_reset_mid_stream
-EXPECTED_COCOTB_TESTS = 6
+TB = rtl_sim.CocotbTestbench("asvit_score", TOP, SOURCES, expect_tests=6)
 
 CONFIGS = {
     # small, with three dividers taking consecutive tokens in turn and two cycles per head energy
@@ -25,17 +24,11 @@ CONFIGS = {
 TB_IMAGES = {"small": 80, "digits": 12}
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", [*CONFIGS.values(), dict(N_MAX=1, DH=1, H=1, DIVIDERS=1, SQ_LANES=1),
                                     dict(N_MAX=256, DH=64, H=16, DIVIDERS=4, SQ_LANES=64)],
                          ids=[*CONFIGS.keys(), "tiny", "deit-b-like"])
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -43,30 +36,12 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(SOURCES, TOP, dict(DIVIDERS=0))
 
 
-def run(name: str, tb_overrides: dict | None = None, run_name: str = "sim"):
-    params = CONFIGS[name]
-    env = {f"SPVIT_TB_{k}": str(v) for k, v in params.items()}
-    env["SPVIT_TB_IMAGES"] = str(TB_IMAGES[name])
-    env.update({f"SPVIT_TB_{k}": str(v) for k, v in (tb_overrides or {}).items()})
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_asvit_score",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-{name}",
-        parameters=params,
-        extra_env=env,
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
-
-
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_asvit_score_cocotb(name):
-    res = run(name)
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"IMAGES": TB_IMAGES[name]})
+    assert len(res.tests) == TB.expect_tests and not res.failed
     if name == "small":
         # The harness must not pass silently: the same build checked against a golden model fed p16 + 1 has to come
         # back as failed cocotb tests.
         with pytest.raises(rtl_sim.CocotbFailed, match="scores differ from golden asvit_score"):
-            run(name, tb_overrides={"GOLDEN_P16_SKEW": 1, "IMAGES": 3}, run_name="must-fail")
+            TB.run_set(name, CONFIGS[name], {"GOLDEN_P16_SKEW": 1, "IMAGES": 3}, run_name="must-fail")

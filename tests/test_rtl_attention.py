@@ -11,10 +11,9 @@ pytestmark = pytest.mark.rtl
 
 TOP = "attention"
 SOURCES = ["attention.sv", "softmax.sv", "softmax_pow2_rom.sv", "udiv.sv", "round_sat.sv"]
-TB_DIR = rtl_sim.TB_DIR / "attention"
 # cocotb tests in sim/tb/attention/test_attention.py: run_test x (idle, backpressure), test_corners,
 # test_reset_mid_stream
-EXPECTED_COCOTB_TESTS = 6
+TB = rtl_sim.CocotbTestbench("attention", TOP, SOURCES, expect_tests=6)
 
 CONFIGS = {
     # small: several cycles per logit (QK_SIMD < DH), four requantization groups, short sequences
@@ -25,17 +24,11 @@ CONFIGS = {
 TB_IMAGES = {"small": 40, "digits": 4}
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", [*CONFIGS.values(), dict(N_MAX=1, DH=4, QK_SIMD=1, REQ_LANES=4),
                                     dict(N_MAX=256, DH=64, QK_SIMD=16, REQ_LANES=8)],
                          ids=[*CONFIGS.keys(), "n1", "deit-like"])
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -43,30 +36,12 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(SOURCES, TOP, dict(DH=16, QK_SIMD=3))
 
 
-def run(name: str, tb_overrides: dict | None = None, run_name: str = "sim"):
-    params = CONFIGS[name]
-    env = {f"SPVIT_TB_{k}": str(v) for k, v in params.items()}
-    env["SPVIT_TB_IMAGES"] = str(TB_IMAGES[name])
-    env.update({f"SPVIT_TB_{k}": str(v) for k, v in (tb_overrides or {}).items()})
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_attention",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-{name}",
-        parameters=params,
-        extra_env=env,
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
-
-
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_attention_cocotb(name):
-    res = run(name)
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"IMAGES": TB_IMAGES[name]})
+    assert len(res.tests) == TB.expect_tests and not res.failed
     if name == "small":
         # The harness must not pass silently: the same build checked against a golden model with the context shift
         # off by one has to come back as failed cocotb tests.
         with pytest.raises(rtl_sim.CocotbFailed, match="outputs differ from golden attention"):
-            run(name, tb_overrides={"GOLDEN_SHIFT_SKEW": 1, "IMAGES": 3}, run_name="must-fail")
+            TB.run_set(name, CONFIGS[name], {"GOLDEN_SHIFT_SKEW": 1, "IMAGES": 3}, run_name="must-fail")

@@ -46,21 +46,14 @@ def build_dir(name: str = "digits"):
     return rtl_backend.default_build_dir(DIGITS)
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 @pytest.mark.parametrize("top,params", [(t, p) for t, ps in HELPERS.items() for p in ps])
 def test_lint_helpers(top, params):
-    out = rtl_sim.lint([f"{top}.sv"], top, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean([f"{top}.sv"], top, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -76,7 +69,7 @@ def run(name: str = "digits", tb_env: dict | None = None, run_name: str = "sim",
         test_module="test_encoder_block",
         build_dir=build_dir(name),
         parameters=CONFIGS[name],
-        extra_env={f"SPVIT_TB_{k}": str(v) for k, v in (tb_env or {}).items()} | (extra_env or {}),
+        extra_env=rtl_sim.tb_env(tb_env or {}) | (extra_env or {}),
         expect_tests=expect,
         run_name=run_name,
     )

@@ -10,13 +10,14 @@ from spvit.sim import rtl_sim
 
 pytestmark = pytest.mark.rtl
 
-TOP = "layernorm_tb"
 TB_DIR = rtl_sim.TB_DIR / "layernorm"
 RTL_SOURCES = ["layernorm.sv", "udiv.sv", "isqrt.sv", "round_sat.sv"]
-SOURCES = [*RTL_SOURCES, TB_DIR / "layernorm_unit.sv", TB_DIR / "layernorm_tb.sv"]
 # cocotb tests in sim/tb/layernorm/test_layernorm.py: run_test x (idle, backpressure), test_corners,
-# test_throughput, test_reset_mid_stream
-EXPECTED_COCOTB_TESTS = 7
+# test_throughput, test_reset_mid_stream. One C++ file: Verilator splits a model this size into several files and
+# then builds them with a precompiled header that this toolchain's verilated.mk passes to c++ as an input file.
+TB = rtl_sim.CocotbTestbench("layernorm", "layernorm_tb",
+                             [*RTL_SOURCES, TB_DIR / "layernorm_unit.sv", TB_DIR / "layernorm_tb.sv"],
+                             expect_tests=7, build_args=("--assert", "--output-split", "0"))
 
 # HDL parameter sets. All three are instantiated side by side in ONE build (layernorm_tb.sv, units u0..u2): a
 # Verilator build's fixed cost (its runtime library) is most of this file's time, so one build instead of three keeps
@@ -35,15 +36,9 @@ LINT = {**{f"d{p['D']}-p{p['PARALLEL']}": p for p in UNITS.values()},
         "d4-p4": dict(D=4, PARALLEL=4), "d384-p16-b2": dict(D=384, PARALLEL=16)}
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", LINT.values(), ids=LINT.keys())
 def test_lint(params):
-    out = rtl_sim.lint(RTL_SOURCES, "layernorm", params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(RTL_SOURCES, "layernorm", params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -54,30 +49,15 @@ def test_lint_rejects_illegal_parameters():
 
 
 def run(tb_overrides: dict | None = None, run_name: str = "sim", test_filter: str | None = None,
-        expect_tests: int = EXPECTED_COCOTB_TESTS):
-    env = {f"SPVIT_TB_{k}": str(v)
-           for k, v in {**PARAMS, **{f"{u}_TOKENS": n for u, n in TB_TOKENS.items()}, **(tb_overrides or {})}.items()}
-    if test_filter:
-        env["COCOTB_TEST_FILTER"] = test_filter
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_layernorm",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / "layernorm-units",
-        parameters=PARAMS,
-        # one C++ file: Verilator splits a model this size into several files and then builds them with a
-        # precompiled header that this toolchain's verilated.mk passes to c++ as an input file (build fails)
-        build_args=("--assert", "--output-split", "0"),
-        extra_env=env,
-        expect_tests=expect_tests,
-        run_name=run_name,
-    )
+        expect_tests: int | None = None):
+    settings = {**PARAMS, **{f"{u}_TOKENS": n for u, n in TB_TOKENS.items()}, **(tb_overrides or {})}
+    return TB.run("layernorm-units", PARAMS, settings, run_name=run_name, expect_tests=expect_tests,
+                  extra_env={"COCOTB_TEST_FILTER": test_filter} if test_filter else {})
 
 
 def test_layernorm_cocotb():
     res = run()
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    assert len(res.tests) == TB.expect_tests and not res.failed
     # The harness must be able to fail: the same build (run_test only, 4 variants) against the golden model with a
     # wrong shift.
     with pytest.raises(rtl_sim.CocotbFailed, match="channels differ from golden layernorm"):

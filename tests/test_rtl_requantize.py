@@ -11,9 +11,8 @@ pytestmark = pytest.mark.rtl
 
 TOP = "requantize"
 SOURCES = ["requantize.sv", "round_sat.sv"]
-TB_DIR = rtl_sim.TB_DIR / "requantize"
 # cocotb tests in sim/tb/requantize/test_requantize.py: run_test x (idle, backpressure) + test_reset_drops_output
-EXPECTED_COCOTB_TESTS = 5
+TB = rtl_sim.CocotbTestbench("requantize", TOP, SOURCES, expect_tests=5)
 
 # HDL parameter sets, each built in its own folder. The run-time shift port is swept over every legal value
 # of each set (and random per-frame shifts) by the testbench.
@@ -27,15 +26,9 @@ CONFIGS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", CONFIGS.values(), ids=CONFIGS.keys())
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -43,28 +36,13 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(SOURCES, TOP, dict(SHIFT_MIN=-40))
 
 
-def run(name: str, tb_overrides: dict | None = None, run_name: str = "sim"):
-    params = CONFIGS[name]
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_requantize",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-{name}",
-        parameters=params,
-        extra_env={f"SPVIT_TB_{k}": str(v) for k, v in {**params, **(tb_overrides or {})}.items()},
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
-
-
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_requantize_cocotb(name):
-    res = run(name)
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name])
+    assert len(res.tests) == TB.expect_tests and not res.failed
     if name == "shift-8to31":
         # The harness must not pass silently: the same build checked against a golden model with the wrong output
         # width (7 bits) has to come back as failed cocotb tests. (Same build folder, same pytest worker: the
         # rebuild is incremental.)
         with pytest.raises(rtl_sim.CocotbFailed, match="beats differ from golden requantize"):
-            run(name, tb_overrides={"OUT_WIDTH": 7}, run_name="must-fail")
+            TB.run_set(name, CONFIGS[name], {"OUT_WIDTH": 7}, run_name="must-fail")

@@ -2,7 +2,6 @@
 round_shift + saturate (docs/arithmetic.md §2.1-2.3). round_sat is also exercised inside linear and residual_add."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -13,9 +12,8 @@ pytestmark = pytest.mark.rtl
 
 TOP = "round_sat"
 SOURCES = ["round_sat.sv"]
-TB_DIR = rtl_sim.TB_DIR / "round_sat"
 TB_TOP = "round_sat_tb"
-TB_SOURCES = [*SOURCES, TB_DIR / "round_sat_tb.sv"]
+TB_SOURCES = [*SOURCES, rtl_sim.TB_DIR / "round_sat" / "round_sat_tb.sv"]
 
 CONFIGS = {
     # requantize of an int32 accumulator over the contract's whole shift range (§2.3: [-32, 40])
@@ -29,26 +27,21 @@ CONFIGS = {
 }
 # One Verilator build (~10 s of CPU) holds every set, one instance each (sim/tb/round_sat/round_sat_tb.sv); the
 # cocotb test runs once per set.
-EXPECTED_COCOTB_TESTS = len(CONFIGS)
+TB = rtl_sim.CocotbTestbench("round_sat", TB_TOP, TB_SOURCES, expect_tests=len(CONFIGS),
+                             build_args=rtl_sim.QUICK_BUILD_ARGS)
 
 
 def tb_parameters() -> dict:
     def packed(key):
-        return "256'h" + "".join(f"{int(c[key]):08x}" for c in reversed(list(CONFIGS.values())))
+        return rtl_sim.packed_parameter(c[key] for c in CONFIGS.values())
     return dict(N_CFG=len(CONFIGS), IN_WIDTHS=packed("IN_WIDTH"), OUT_WIDTHS=packed("OUT_WIDTH"),
                 SHIFT_WIDTHS=packed("SHIFT_WIDTH"), SIGNED_OUTS=packed("SIGNED_OUT"),
                 **{f"{k}_PORT_WIDTH": max(c[f"{k}_WIDTH"] for c in CONFIGS.values()) for k in ("IN", "SHIFT", "OUT")})
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", CONFIGS.values(), ids=CONFIGS.keys())
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -57,31 +50,17 @@ def test_lint_rejects_illegal_parameters():
 
 
 def test_lint_testbench_top():
-    out = rtl_sim.lint(TB_SOURCES, TB_TOP, tb_parameters())
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(TB_SOURCES, TB_TOP, tb_parameters())
 
 
 def run(tb_overrides: dict | None = None, run_name: str = "sim"):
-    env = {"SPVIT_TB_CONFIGS": json.dumps([dict(name=n, **c) for n, c in CONFIGS.items()])}
-    env.update({f"SPVIT_TB_{k}": str(v) for k, v in (tb_overrides or {}).items()})
-    return rtl_sim.run_cocotb(
-        toplevel=TB_TOP,
-        sources=TB_SOURCES,
-        test_module="test_round_sat",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-all",
-        parameters=tb_parameters(),
-        extra_env=env,
-        # -O0: Verilator's runtime compiles a third faster unoptimised; the simulation is short
-        build_args=("--assert", "-CFLAGS", "-O0"),
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
+    configs = [dict(name=n, **c) for n, c in CONFIGS.items()]
+    return TB.run(f"{TOP}-all", tb_parameters(), {"CONFIGS": configs, **(tb_overrides or {})}, run_name=run_name)
 
 
 def test_round_sat_cocotb():
     res = run()
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    assert len(res.tests) == TB.expect_tests and not res.failed
     # The harness must be able to fail: the same build against a golden model one output bit narrower.
     with pytest.raises(rtl_sim.CocotbFailed, match="differ from golden round_shift"):
         run(tb_overrides={"GOLDEN_OUT_WIDTH_OFFSET": 1, "VECTORS": 100, "PER_SHIFT": 2}, run_name="must-fail")

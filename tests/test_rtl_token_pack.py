@@ -12,9 +12,8 @@ pytestmark = pytest.mark.rtl
 
 TOP = "token_pack"
 SOURCES = ["token_pack.sv", "rdiv.sv", "udiv.sv"]
-TB_DIR = rtl_sim.TB_DIR / "token_pack"
 # cocotb tests in sim/tb/token_pack/test_token_pack.py: run_test x (idle, backpressure) + test_reset_mid_stream
-EXPECTED_COCOTB_TESTS = 5
+TB = rtl_sim.CocotbTestbench("token_pack", TOP, SOURCES, expect_tests=5)
 
 # HDL parameter sets, each built in its own folder; the testbench sweeps package_en, k, thresholds and masks.
 CONFIGS = {
@@ -36,15 +35,9 @@ LINT_ONLY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -54,35 +47,19 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(SOURCES, TOP, dict(D=6, PARALLEL=3, DIVIDERS=4))
 
 
-def run(name: str, frames: int, tb_overrides: dict | None = None, run_name: str = "sim"):
-    params = CONFIGS[name]
-    env = {**params, "FRAMES": frames, **(tb_overrides or {})}
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_token_pack",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-{name}",
-        parameters=params,
-        extra_env={f"SPVIT_TB_{k}": str(v) for k, v in env.items()},
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
-
-
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_token_pack_cocotb(name):
-    res = run(name, FRAMES[name])
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"FRAMES": FRAMES[name]})
+    assert len(res.tests) == TB.expect_tests and not res.failed
     if name == "small":
         # The harness must not pass silently: the same build checked against a golden model whose package weights
         # are score + 2 instead of score + 1 has to come back as failed cocotb tests.
         with pytest.raises(rtl_sim.CocotbFailed, match="differ from golden token_pack"):
-            run(name, 0, tb_overrides={"GOLDEN_W_EXTRA": 1}, run_name="must-fail")
+            TB.run_set(name, CONFIGS[name], {"FRAMES": 0, "GOLDEN_W_EXTRA": 1}, run_name="must-fail")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_token_pack_cocotb_sweep(name):
-    res = run(name, SLOW_FRAMES[name], run_name="sweep")
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"FRAMES": SLOW_FRAMES[name]}, run_name="sweep")
+    assert len(res.tests) == TB.expect_tests and not res.failed

@@ -11,9 +11,8 @@ pytestmark = pytest.mark.rtl
 
 TOP = "topk_select"
 SOURCES = ["topk_select.sv"]
-TB_DIR = rtl_sim.TB_DIR / "topk_select"
 # cocotb tests in sim/tb/topk_select/test_topk_select.py: run_test x (idle, backpressure) + test_reset_mid_stream
-EXPECTED_COCOTB_TESTS = 5
+TB = rtl_sim.CocotbTestbench("topk_select", TOP, SOURCES, expect_tests=5)
 
 # HDL parameter sets, each built in its own folder; the testbench sweeps the run-time registers of each.
 CONFIGS = {
@@ -34,15 +33,9 @@ LINT_ONLY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _tools(require_tool):
-    require_tool("verilator")
-
-
 @pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])
 def test_lint(params):
-    out = rtl_sim.lint(SOURCES, TOP, params)
-    assert "%Warning" not in out and "%Error" not in out
+    rtl_sim.lint_clean(SOURCES, TOP, params)
 
 
 def test_lint_rejects_illegal_parameters():
@@ -50,35 +43,19 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(SOURCES, TOP, dict(N_MAX=8, K_MAX=9))
 
 
-def run(name: str, frames: int, tb_overrides: dict | None = None, run_name: str = "sim"):
-    params = CONFIGS[name]
-    env = {**params, "FRAMES": frames, **(tb_overrides or {})}
-    return rtl_sim.run_cocotb(
-        toplevel=TOP,
-        sources=SOURCES,
-        test_module="test_topk_select",
-        tb_dir=TB_DIR,
-        build_dir=rtl_sim.build_root() / f"{TOP}-{name}",
-        parameters=params,
-        extra_env={f"SPVIT_TB_{k}": str(v) for k, v in env.items()},
-        expect_tests=EXPECTED_COCOTB_TESTS,
-        run_name=run_name,
-    )
-
-
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_topk_select_cocotb(name):
-    res = run(name, FRAMES[name])
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"FRAMES": FRAMES[name]})
+    assert len(res.tests) == TB.expect_tests and not res.failed
     if name == "small":
         # The harness must not pass silently: the same build checked against a golden model that breaks ties towards
         # the higher index has to come back as failed cocotb tests (the all-equal corner frames differ).
         with pytest.raises(rtl_sim.CocotbFailed, match="differ from golden topk_select"):
-            run(name, 0, tb_overrides={"GOLDEN_TIES": "high"}, run_name="must-fail")
+            TB.run_set(name, CONFIGS[name], {"FRAMES": 0, "GOLDEN_TIES": "high"}, run_name="must-fail")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CONFIGS.keys())
 def test_topk_select_cocotb_sweep(name):
-    res = run(name, SLOW_FRAMES[name], run_name="sweep")
-    assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
+    res = TB.run_set(name, CONFIGS[name], {"FRAMES": SLOW_FRAMES[name]}, run_name="sweep")
+    assert len(res.tests) == TB.expect_tests and not res.failed
