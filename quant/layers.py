@@ -31,7 +31,7 @@ class FracError(ValueError):
 
 def frac_of(scale: torch.Tensor, what: str) -> int:
     """§1.1 Fractional bits of a power-of-two scale."""
-    f = -math.log2(float(scale))
+    f = -math.log2(float(scale.detach()))
     if abs(f - round(f)) > 1e-6 or not FRAC_RANGE[0] <= round(f) <= FRAC_RANGE[1]:
         raise FracError(f"{what}: scale {float(scale)} is not 2**-f with f in {list(FRAC_RANGE)}")
     return int(round(f))

@@ -20,6 +20,14 @@ from .layers import HeadLinear, PatchEmbed, QAct, QLayerNorm, QLinear, fixed_qua
 SCORE_EPS = 2.0**-16  # the "+1" of the package weights (§10) in score units
 
 
+def softmax_with_policy(logits, policy):
+    """Softmax over the keys whose policy is 1 (DynamicViT's form). Its values are the masked softmax's; unlike a
+    -inf mask, the keep decisions' straight-through gradient reaches the selector through every attention row."""
+    shift = logits.masked_fill(policy == 0, float("-inf")).amax(-1, keepdim=True).detach()
+    e = torch.exp((logits - shift).clamp(max=0)) * policy  # (pruned keys above the max must not overflow)
+    return e / e.sum(-1, keepdim=True)
+
+
 class Attention(nn.Module):
     """§5 Multi-head attention; 1/sqrt(d_head) lives in the q rows of qkv (§5.1), so logits are plain q.k."""
 
@@ -37,8 +45,7 @@ class Attention(nn.Module):
         b, n, d = x.shape
         qkv = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = self.q_quant(qkv[0]), self.k_quant(qkv[1]), self.v_quant(qkv[2])
-        logits = (q @ k.transpose(-1, -2)).masked_fill(present[:, None, None, :] == 0, float("-inf"))
-        p = logits.softmax(dim=-1)
+        p = softmax_with_policy(q @ k.transpose(-1, -2), present[:, None, None, :])
         ctx = self.ctx_quant(fixed_quant(p, 8, 0, 255) @ v)
         out = self.proj_quant(self.proj(ctx.transpose(1, 2).reshape(b, n, d)))
         return out, fixed_quant(p[:, :, 0, :], 16, 0, 2**16 - 1), ctx[:, :, 0, :]
@@ -120,6 +127,19 @@ def asvit_score(cls_p, cls_ctx):
     return (n[:, :, None] * cls_p).sum(1) / n.sum(-1, keepdim=True)
 
 
+def selector_guide_loss(guides) -> torch.Tensor:
+    """KL from the class-attention distribution over a stage's candidates (AS-ViT's score, §8.1) to the selector's
+    keep logits softmaxed over the same candidates: a teacher for the untrained selector's ranking."""
+    total = torch.zeros(())
+    for scores, teacher, cand in guides:
+        logit = torch.logit(scores.clamp(1e-4, 1 - 1e-4)).masked_fill(cand == 0, float("-inf"))
+        t = teacher * cand
+        t = t / t.sum(-1, keepdim=True).clamp(min=1e-12)
+        log_p = F.log_softmax(logit, -1).masked_fill(cand == 0, 0.0)
+        total = total + (t * (torch.log(t.clamp(min=1e-12)) - log_p)).sum(-1).mean()
+    return total
+
+
 def hard_keep(scores, cand, k: int, threshold: float | None):
     """§9 in float: keep the candidates of rank < k (ties to the lower index) and, in threshold mode,
     score >= threshold."""
@@ -172,6 +192,7 @@ class PrunedViT(nn.Module):
         self.stage_after = {a - 1: s for s, a in enumerate(cfg.prune.after_blocks)} if cfg.num_stages else {}
         self.prune = True  # False: run dense (stage 1 of training, and the dense baseline)
         self.tau = 1.0  # Gumbel-Softmax temperature (SPViT)
+        self.gumbel_scale = 1.0  # scale of the Gumbel noise on the keep logits in training (0: deterministic top-k)
         self.asvit_tau = 1e-3  # sigmoid temperature of the AS-ViT threshold relaxation, in score units
         self.calibrate_k: list[int] | None = None  # set by calibrate_thresholds() for one forward pass
         nn.init.trunc_normal_(self.cls_token, std=0.02)
@@ -190,7 +211,7 @@ class PrunedViT(nn.Module):
         present = torch.ones(b, n, dtype=x.dtype)
         is_patch = torch.ones(b, n, dtype=x.dtype)
         is_patch[:, 0] = 0
-        keeps, scores_all = [], []
+        keeps, scores_all, guides = [], [], []
         for i, blk in enumerate(self.blocks):
             x, cls_p, cls_ctx = blk(x, present)
             if i not in self.stage_after or not self.prune:
@@ -206,6 +227,8 @@ class PrunedViT(nn.Module):
             present = present * (1 - is_patch) + keep
             keeps.append(keep.sum(-1))
             scores_all.append(scores)
+            if self.training and cfg.prune.score == "spvit":  # what class attention says, for selector_guide_loss
+                guides.append((scores, asvit_score(cls_p, cls_ctx).detach(), cand))
             if cfg.prune.package:
                 pkg = blk.out_quant(token_pack(x, scores.detach() if cfg.prune.score == "asvit" else scores, pruned))
                 x = torch.cat([x, pkg[:, None, :]], dim=1)
@@ -213,7 +236,7 @@ class PrunedViT(nn.Module):
                 is_patch = torch.cat([is_patch, torch.zeros(b, 1, dtype=x.dtype)], dim=1)
         logits = self.head(self.norm_quant(self.norm(x[:, 0])))
         keep_counts = torch.stack(keeps, dim=1) if keeps else torch.zeros(b, 0)
-        return logits, {"keep": keep_counts, "present": present, "scores": scores_all}
+        return logits, {"keep": keep_counts, "present": present, "scores": scores_all, "guides": guides}
 
     @torch.no_grad()
     def calibrate_thresholds(self, images, keep: list[int]) -> list[float]:
@@ -239,16 +262,20 @@ class PrunedViT(nn.Module):
         """Keep decisions of one stage: relaxed with a straight-through hard value in training, the contract's
         hard rule (§9) in eval."""
         cfg = self.cfg
+        k, thresholded = self.stage_k()[s], cfg.prune.select == "threshold"
         if not self.training:
-            threshold = float(stage.threshold) if cfg.prune.select == "threshold" else None
-            return hard_keep(scores, cand, self.stage_k()[s], threshold)
+            return hard_keep(scores, cand, k, float(stage.threshold) if thresholded else None)
+        # The hard value of training is the eval rule itself (rank < k, and the threshold in threshold mode), so the
+        # model trains on the token sets it will see deployed; the gradient goes through the relaxation.
         if cfg.prune.score == "spvit":  # Gumbel-Softmax over keep/drop = logistic noise on the keep logit
-            logit = torch.logit(scores.clamp(1e-4, 1 - 1e-4))
-            u = torch.rand_like(logit).clamp(1e-6, 1 - 1e-6)
-            soft = torch.sigmoid((logit + torch.log(u) - torch.log1p(-u)) / self.tau)
+            u = torch.rand_like(scores).clamp(1e-6, 1 - 1e-6)
+            z = torch.logit(scores.clamp(1e-4, 1 - 1e-4)) + self.gumbel_scale * (torch.log(u) - torch.log1p(-u))
+            soft = torch.sigmoid(z / self.tau)
+            hard = hard_keep(z.detach(), cand, k, 0.0 if thresholded else None)  # Gumbel top-k
         else:  # AS-ViT: sigmoid((s - theta) / tau), the threshold learns through it
             soft = torch.sigmoid((scores - stage.threshold) / self.asvit_tau)
-        return (soft > 0.5).to(soft.dtype) + soft - soft.detach()
+            hard = hard_keep(scores.detach(), cand, k, float(stage.threshold))
+        return hard + soft - soft.detach()
 
 
 def fold_attention_scale(qkv_weight: torch.Tensor, qkv_bias: torch.Tensor, heads: int):

@@ -36,8 +36,8 @@ def write_report(trainer, seconds: float) -> dict:
 
     cfg, model, out, history = trainer.cfg, trainer.model, trainer.out, trainer.history
     model.eval()
-    float_acc = max((r["test_acc"] for r in history if r["phase"] == "float"), default=None)
-    dense = integer_accuracy(model, trainer.test_set, dense=True)
+    float_acc = next((r["test_acc"] for r in reversed(history) if r["phase"] == "float"), None)
+    dense = trainer.int8_dense or integer_accuracy(model, trainer.test_set, dense=True)
     rows = []
     if cfg.num_stages:
         for ks in budgets(cfg):
@@ -52,8 +52,8 @@ def write_report(trainer, seconds: float) -> dict:
     lines = [f"# Training report: {cfg.name}", "", f"Trained in {seconds / 60:.1f} min. Accuracies on the held-out "
              f"test set ({len(trainer.test_set)} images); int8 = the integer eval form (bit-exact with every backend).", "",
              "| model | top-1 | kept patch tokens per stage | block MACs | MAC reduction |", "|---|---|---|---|---|",
-             f"| float (dense, fake-quant off) | {float_acc:.4f} | - | - | - |" if float_acc is not None else "",
-             f"| int8 dense | {dense['accuracy']:.4f} | {cfg.num_patches} | {summary['dense_block_macs']:,} | 0 % |"]
+             f"| float (dense, fake-quant off, last float epoch) | {float_acc:.4f} | - | - | - |" if float_acc is not None else "",
+             f"| int8 dense (QAT model, before pruning) | {dense['accuracy']:.4f} | {cfg.num_patches} | {summary['dense_block_macs']:,} | 0 % |"]
     for r in rows:
         lines.append(f"| int8 pruned, k = {r['k']} | {r['accuracy']:.4f} | {', '.join(f'{v:.1f}' for v in r['kept_patches'])} "
                      f"| {r['block_macs']:,} | {100 * r['mac_reduction']:.1f} % |")

@@ -4,8 +4,14 @@ The three phases follow SPViT's schedule. Phase `float` trains the backbone with
 `qat` turns the Brevitas quantizers on (activation scales initialise from statistics, then learn); `prune` adds
 the pruning stages (SPViT selector with Gumbel-Softmax, or AS-ViT thresholds) with the latency-aware sparsity loss
 (latency LUT of the board, budget = the latency of the config's keep schedule), or the FLOPs-budget / keep-ratio
-forms, plus optional distillation from the dense QAT model. Multi-process training uses torch.distributed as
-launched by torchrun (gloo on CPU, nccl on GPUs): `torchrun --nproc_per_node=N -m spvit.cli train ...`.
+forms, plus optional distillation from the dense QAT model. In training, the hard keep decisions are the eval rule
+itself (top-k of the Gumbel-perturbed selector logits, or the thresholds capped at k) with a straight-through
+relaxation, and attention masks pruned keys multiplicatively, so the selector learns from every attention row.
+
+The run folder holds ckpt.pt (resumable after every epoch), dense.pt (the int8 QAT model at the end of QAT, with
+its integer accuracy: the baseline of the pruned models, and a starting point for other pruning runs), the logs,
+report.md and plots. Multi-process training uses torch.distributed as launched by torchrun (gloo on CPU, nccl on
+GPUs): `torchrun --nproc_per_node=N -m spvit.cli train ...`.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -33,7 +40,7 @@ from . import latency as lat
 from .data import make_datasets
 from .export import IntegerModel, quantize_images
 from .layers import set_quant
-from .model import PrunedViT
+from .model import PrunedViT, selector_guide_loss
 
 PHASES = ("float", "qat", "prune")
 
@@ -43,7 +50,10 @@ class TrainConfig:
     epochs: dict = field(default_factory=lambda: {"float": 30, "qat": 4, "prune": 8})
     batch_size: int = 64
     lr: float = 2e-3
+    qat_lr: float | None = None  # None = lr; QAT starts from a converged float model, so a smaller step keeps it there
     prune_lr: float = 5e-4
+    gumbel_scale: float = 1.0  # SPViT: scale of the Gumbel noise that samples the kept tokens in training
+    selector_lr: float | None = None  # None = prune_lr; the pruning stages start untrained, the backbone does not
     weight_decay: float = 0.05
     warmup_epochs: float = 0.0  # linear learning-rate warm-up at the start of the float phase
     # Cumulative keep ratios that define the sparsity budget; None = the model's keep_ratios. In threshold mode the
@@ -55,6 +65,7 @@ class TrainConfig:
     sparsity_loss: str = "latency"  # latency | ratio | flops
     sparsity_weight: float = 2.0
     distill_weight: float = 0.0  # KL to the dense QAT model during pruning
+    guide_weight: float = 0.0  # SPViT: KL from class attention to the selector's ranking (model.selector_guide_loss)
     board: str = "zcu102"
     data: str | None = None  # None/'digits' or an ImageFolder root with train/ and val/
     seed: int = 0
@@ -94,6 +105,7 @@ class Trainer:
         self.rank, self.world = distributed()
         seed_everything(tc.seed + self.rank)
         self.model = PrunedViT(cfg)
+        self.model.gumbel_scale = tc.gumbel_scale
         self.train_set, self.test_set = make_datasets(cfg, tc.data, tc.seed, tc.repeats)
         self.table = lat.analytic_table(cfg, tc.board) if cfg.num_stages else None
         self.budget_ratios = list(tc.budget_keep_ratios or cfg.prune.keep_ratios)
@@ -106,6 +118,7 @@ class Trainer:
         self.phase, self.epoch = 0, 0  # next epoch to run
         self.teacher = None
         self.opt, self.opt_phase = None, None
+        self.int8_dense: dict | None = None  # integer_accuracy of the QAT model, the baseline pruning is judged by
 
     # -- state -----------------------------------------------------------------------------------------------
     def checkpoint_path(self) -> Path:
@@ -116,7 +129,7 @@ class Trainer:
             return
         state = {"config": self.cfg.to_dict(), "train": asdict(self.tc), "model": self.model.state_dict(),
                  "optimizer": self.opt.state_dict() if self.opt else None, "opt_phase": self.opt_phase, "phase": self.phase, "epoch": self.epoch,
-                 "history": self.history, "torch_rng": torch.get_rng_state()}
+                 "history": self.history, "int8_dense": self.int8_dense, "torch_rng": torch.get_rng_state()}
         tmp = self.checkpoint_path().with_suffix(".tmp")
         torch.save(state, tmp)
         tmp.replace(self.checkpoint_path())
@@ -132,11 +145,13 @@ class Trainer:
         done = {name: sum(r["phase"] == name for r in history) for name in PHASES}
         phase = next((i for i, name in enumerate(PHASES) if done[name] < self.tc.epochs[name]), len(PHASES))
         self._configure_phase(min(phase, len(PHASES) - 1))
-        self.model.load_state_dict(state["model"])
-        if state["optimizer"] and state.get("opt_phase") == phase:
+        load_model_state(self.model, state["model"])
+        if state.get("optimizer") and state.get("opt_phase") == phase:
             self.opt.load_state_dict(state["optimizer"])
         self.phase, self.epoch, self.history = phase, done[PHASES[phase]] if phase < len(PHASES) else 0, history
-        torch.set_rng_state(state["torch_rng"])
+        self.int8_dense = state.get("int8_dense")
+        if "torch_rng" in state:  # a released run (spvit.quant.pretrained) keeps neither optimizer nor RNG state
+            torch.set_rng_state(state["torch_rng"])
         return True
 
     def _configure_phase(self, phase: int) -> None:
@@ -144,8 +159,12 @@ class Trainer:
         self.opt_phase = phase
         set_quant(self.model, name != "float")
         self.model.prune = name == "prune"
-        lr = self.tc.prune_lr if name == "prune" else self.tc.lr
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=self.tc.weight_decay)
+        lr = {"float": self.tc.lr, "qat": self.tc.qat_lr or self.tc.lr, "prune": self.tc.prune_lr}[name]
+        stages = list(self.model.stages.parameters())
+        ids = {id(p) for p in stages}
+        groups = [{"params": [p for p in self.model.parameters() if id(p) not in ids], "lr": lr},
+                  {"params": stages, "lr": self.tc.selector_lr if name == "prune" and self.tc.selector_lr else lr}]
+        self.opt = torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=self.tc.weight_decay)
 
     # -- loop ------------------------------------------------------------------------------------------------
     def run(self, resume: bool = False) -> dict:
@@ -174,8 +193,13 @@ class Trainer:
                 self.epoch = epoch + 1
                 self._log(row)
                 self.save()
+            if name == "qat" and self.rank == 0:
+                self.int8_dense = integer_accuracy(self.model, self.test_set, dense=True)
+                tqdm.write(f"[qat] int8 dense (integer eval form): test {self.int8_dense['accuracy']:.4f}")
             self.phase, self.epoch = phase + 1, 0
             self.save()
+            if name == "qat" and self.rank == 0:  # the dense int8 model: other pruning runs can start from it
+                shutil.copy(self.checkpoint_path(), self.out / "dense.pt")
         return self.history[-1] if self.history else {}
 
     def _calibrate_thresholds(self) -> None:
@@ -207,9 +231,8 @@ class Trainer:
         if sampler:
             sampler.set_epoch(epoch)
         steps = min(len(loader), tc.steps_per_epoch or len(loader))
-        sched_base = self.opt.param_groups[0].get("initial_lr", self.opt.param_groups[0]["lr"])
-        for g in self.opt.param_groups:
-            g.setdefault("initial_lr", sched_base)
+        for g in self.opt.param_groups:  # the phase's configured rate, before any decay
+            g.setdefault("initial_lr", g["lr"])
         model = self._model_for_step()
         self.model.train()
         totals = {"loss": 0.0, "ce": 0.0, "sparsity": 0.0, "correct": 0, "seen": 0}
@@ -229,6 +252,8 @@ class Trainer:
             if name == "prune":
                 sparsity = self._sparsity_loss(aux["keep"])
                 loss = loss + tc.sparsity_weight * sparsity
+                if tc.guide_weight and aux["guides"]:
+                    loss = loss + tc.guide_weight * selector_guide_loss(aux["guides"])
                 if self.teacher is not None:
                     with torch.no_grad():
                         t_logits, _ = self.teacher(x)
@@ -313,12 +338,22 @@ def integer_accuracy(model: PrunedViT, dataset, k=None, threshold=None, dense: b
     return {"accuracy": correct / seen, "kept_patches": per_stage.mean(0).tolist() if per_stage.size else []}
 
 
+def load_model_state(model: PrunedViT, state: dict) -> None:
+    """load_state_dict, strict except for one thing: Brevitas leaves the scale of an activation quantizer that has
+    not yet run (still collecting its statistics, e.g. a pruning stage's at the end of QAT) out of the state dict;
+    such a quantizer collects them again when it first runs."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith(".act_quant.fused_activation_quant_proxy.tensor_quant.scaling_impl.value")]
+    if missing or unexpected:
+        raise RuntimeError(f"checkpoint does not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
 def load_checkpoint(path) -> PrunedViT:
     """A trained model from `spvit train`'s ckpt.pt, in eval mode with quantization on."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     model = PrunedViT(ModelConfig.from_dict(state["config"]))
     set_quant(model, True)
-    model.load_state_dict(state["model"])
+    load_model_state(model, state["model"])
     return model.eval()
 
 

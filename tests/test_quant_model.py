@@ -196,6 +196,68 @@ def test_train_cli_phases_checkpoint_resume_and_report(tmp_path):
     assert spvit_main(["simulate", str(out / "ckpt.pt"), "--backend", "torch", "--compare", "golden", "--images", "8"]) == 0
 
 
+def test_pruning_run_starts_from_dense_pt(tmp_path):
+    """dense.pt (the QAT model, saved with its integer accuracy) resumes into the pruning phase of another run, whose
+    pruning stages' quantizers have not run yet; the guided, distilled, noise-free recipe of configs/digits trains."""
+    config = tiny_config_file(tmp_path, gumbel_scale=0.0, distill_weight=1.0, guide_weight=1.0)
+    first = tmp_path / "first"
+    assert spvit_main(["train", "--config", str(config), "--out", str(first), "--epochs", "1,1,1"]) == 0
+    dense = torch.load(first / "dense.pt", weights_only=False)
+    assert [r["phase"] for r in dense["history"]] == ["float", "qat"] and 0 <= dense["int8_dense"]["accuracy"] <= 1
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "ckpt.pt").write_bytes((first / "dense.pt").read_bytes())
+    assert spvit_main(["train", "--config", str(config), "--out", str(second), "--epochs", "1,1,2", "--resume"]) == 0
+    phases = [r["phase"] for r in torch.load(second / "ckpt.pt", weights_only=False)["history"]]
+    assert phases == ["float", "qat", "prune", "prune"]
+    assert "int8 dense (QAT model, before pruning)" in (second / "report.md").read_text()
+
+
+def test_training_keeps_the_eval_rule_tokens():
+    """Without Gumbel noise the hard decision in training is the eval rule (§9) itself, in both selection modes."""
+    for prune in (dict(score="spvit", select="topk"), dict(score="asvit", select="threshold", thresholds=(0.02, 0.02))):
+        model = calibrated(small_config(**prune), steps=2)
+        model.gumbel_scale = 0.0
+        torch.manual_seed(1)
+        scores, cand = torch.rand(4, 17), (torch.rand(4, 17) > 0.2).float()
+        stage = model.stages[0]
+        model.train()
+        trained = model._decide(scores, cand, 0, stage)
+        model.eval()
+        assert torch.equal(trained, model._decide(scores, cand, 0, stage)), prune
+
+
+def test_softmax_with_policy_is_the_masked_softmax_with_a_gradient():
+    from spvit.quant.model import softmax_with_policy
+
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 5, 7) * 30
+    policy = (torch.rand(2, 1, 1, 7) > 0.4).float()
+    policy[..., 0] = 1
+    policy.requires_grad_()
+    p = softmax_with_policy(logits, policy)
+    masked = logits.masked_fill(policy == 0, float("-inf")).softmax(-1)
+    assert torch.allclose(p, masked, atol=1e-6, rtol=0) and torch.isfinite(p).all()
+    (p[..., 1:] * torch.randn_like(p[..., 1:])).sum().backward()
+    assert policy.grad.abs().sum() > 0
+
+
+def test_selector_guide_loss_is_zero_at_the_teacher():
+    from spvit.quant.model import selector_guide_loss
+
+    torch.manual_seed(0)
+    cand = torch.ones(3, 9)
+    cand[:, 0] = 0
+    teacher = torch.rand(3, 9)
+    t = teacher * cand / (teacher * cand).sum(-1, keepdim=True)
+    at_teacher = torch.sigmoid(torch.log(t.clamp(min=1e-9)) + 2.0)  # logits = log t + const: the same softmax
+    elsewhere = torch.rand(3, 9, requires_grad=True)
+    assert selector_guide_loss([(at_teacher, teacher, cand)]).abs() < 1e-4
+    loss = selector_guide_loss([(elsewhere, teacher, cand)])
+    loss.backward()
+    assert loss > 1e-3 and elsewhere.grad.abs().sum() > 0
+
+
 def test_torchrun_gloo_two_processes(tmp_path):
     """Multi-process training through torch.distributed as launched by torchrun (gloo backend on CPU)."""
     config = tiny_config_file(tmp_path)
