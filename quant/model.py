@@ -275,7 +275,7 @@ class PrunedViT(nn.Module):
         else:  # AS-ViT: sigmoid((s - theta) / tau), the threshold learns through it
             soft = torch.sigmoid((scores - stage.threshold) / self.asvit_tau)
             hard = hard_keep(scores.detach(), cand, k, float(stage.threshold))
-        return hard + soft - soft.detach()
+        return hard + (soft - soft.detach())  # exactly the hard values forward, the relaxation backward
 
 
 def fold_attention_scale(qkv_weight: torch.Tensor, qkv_bias: torch.Tensor, heads: int):

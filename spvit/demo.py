@@ -1,6 +1,7 @@
 """`spvit demo`: the embedded default main job, end to end on the digits-on-canvas model.
 
-1. train the digits model (or reuse a finished run in the run folder),
+1. train the digits model, or reuse a finished run: the run folder's own, else the release shipped in
+   quant/pretrained/<config> (spvit.quant.pretrained; --retrain trains),
 2. export its integers as the golden bundle,
 3. run test images through the host driver (spvit.host) on golden (NumPy IP cores), hls (the real pynq package over
    an emulated ZCU102 whose cores are the g++ C-simulated hw/hls kernels) and rtl (Verilator-simulated hw/rtl), plus
@@ -84,6 +85,7 @@ def run_backends(bundle, model, images, rtl_images: int, folder: Path) -> dict:
 def demo(out: Path = DEFAULT_OUT, config: str = "digits", images: int | None = None, rtl_images: int = 8,
          retrain: bool = False) -> int:
     from spvit.cli import test_images
+    from spvit.quant import pretrained
     from spvit.quant.export import IntegerModel
     from spvit.quant.train import load_checkpoint, train
     from spvit.sim.backends import compare
@@ -92,10 +94,14 @@ def demo(out: Path = DEFAULT_OUT, config: str = "digits", images: int | None = N
     run = out / "train"
     t0 = time.perf_counter()
     if retrain or not finished(run, config):
-        _step(f"training {config} into {run} (dense float -> int8 QAT -> pruning fine-tune)")
         if retrain and run.exists():
             shutil.rmtree(run)
-        train(config, run, resume=True)
+        if not retrain and pretrained.restore(config, run):
+            _step(f"reusing the released training run {pretrained.folder(config)} (`spvit train --config {config}`; "
+                  "--retrain trains it here, 10-12 min on 2 cores)")
+        else:
+            _step(f"training {config} into {run} (dense float -> int8 QAT -> pruning fine-tune)")
+            train(config, run, resume=True)
     else:
         _step(f"reusing the finished training run {run}")
     start = _step("exporting the integer model (the golden bundle)")
