@@ -146,8 +146,12 @@ class BoardEngine:
     def _kernel(self, spec: IpSpec, cls):
         names = [n for n, d in self.overlay.ip_dict.items() if d.get("type") == spec.vlnv]
         if len(names) != 1:
+            rtl = sorted(n for n, d in self.overlay.ip_dict.items() if str(d.get("type", "")).startswith("spvit:rtl:"))
+            why = (f"; {rtl} are the RTL design's cores, which this driver does not run yet: the RTL prune_stage's "
+                   "token ids (m_axis_tuser) do not reach DDR through the DMA (docs/board_flow.md) - build with "
+                   "--impl hls") if rtl else ""
             raise BoardUnavailable(f"the overlay has {len(names)} cores of type {spec.vlnv} (need exactly one): "
-                                   f"{sorted(self.overlay.ip_dict)}")
+                                   f"{sorted(self.overlay.ip_dict)}{why}")
         core = getattr(self.overlay, names[0])
         if not isinstance(core, cls):
             raise BoardUnavailable(f"{names[0]} is driven by {type(core).__name__}, not {cls.__name__}")

@@ -428,6 +428,17 @@ def test_board_unavailable(pynq, tmp_path):
         Accelerator(bundle(), "board", bitstream=bit)
 
 
+def test_board_names_the_rtl_design_it_cannot_run(pynq, tmp_path):
+    """An overlay of the RTL design (cores spvit:rtl:*): a named error that says why and what to build instead."""
+    from spvit.host.shim import emulated_board
+
+    dev, bit = emulated_board(tmp_path)
+    design = bit.with_suffix(".hwh")
+    design.write_text(design.read_text().replace("spvit:hls:", "spvit:rtl:"))
+    with dev, pytest.raises(BoardUnavailable, match="RTL design.*--impl hls"):
+        Accelerator(bundle(), "board", bitstream=bit, device=dev)
+
+
 @pytest.mark.hls
 def test_board_with_hls_csim_behind_the_registers(pynq, tmp_path, require_tool):
     """The same driver over the C-simulated HLS kernels (spvit.sim.hls_kernels) behind the emulated registers."""
