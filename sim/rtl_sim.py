@@ -163,6 +163,27 @@ def packed_parameter(values: Iterable[int]) -> str:
     return "256'h" + "".join(f"{int(v):08x}" for v in reversed(list(values)))
 
 
+def linear_tb_parameters(shapes: Sequence[Mapping[str, int]]) -> dict[str, object]:
+    """sim/tb/linear/linear_tb.sv's parameters for up to 8 linear.sv shapes (IN_DIM, OUT_DIM, SIMD, PE, ACC_OUT,
+    MEM_LATENCY each): the packed per-instance lists and the port widths shared by all instances."""
+    assert 1 <= len(shapes) <= 8, len(shapes)
+
+    def clog2(n):
+        return max(1, (n - 1).bit_length())
+
+    return dict(
+        N_CFG=len(shapes),
+        **{("MEM_LATENCIES" if k == "MEM_LATENCY" else f"{k}S"): packed_parameter(c[k] for c in shapes)
+           for k in ("IN_DIM", "OUT_DIM", "SIMD", "PE", "ACC_OUT", "MEM_LATENCY")},
+        S_WIDTH=max(c["SIMD"] * 8 for c in shapes),
+        M_WIDTH=max(c["PE"] * (32 if c["ACC_OUT"] else 8) for c in shapes),
+        W_WIDTH=max(c["PE"] * c["SIMD"] * 8 for c in shapes),
+        B_WIDTH=max(c["PE"] * 32 for c in shapes),
+        WA_WIDTH=max(clog2(c["OUT_DIM"] // c["PE"] * c["IN_DIM"] // c["SIMD"]) for c in shapes),
+        BA_WIDTH=max(clog2(c["OUT_DIM"] // c["PE"]) for c in shapes),
+    )
+
+
 def parallel_instances(parallels: Sequence[int]) -> dict[str, object]:
     """The parameters of a sim/tb wrapper with one DUT instance per PARALLEL value (lut_tb.sv, residual_add_tb.sv)."""
     return dict(N_CFG=len(parallels), PARALLELS=packed_parameter(parallels), P_MAX=max(parallels))

@@ -144,26 +144,6 @@ def fixed_shapes(cfg: ModelConfig, bp: dict) -> list[dict]:
     ]
 
 
-def linear_tb_parameters(shapes: list[dict]) -> dict:
-    def packed(key):
-        return "256'h" + "".join(f"{int(c[key]):08x}" for c in reversed(shapes))
-
-    def clog2(n):
-        return max(1, (n - 1).bit_length())
-
-    return dict(
-        N_CFG=len(shapes),
-        **{("MEM_LATENCIES" if k == "MEM_LATENCY" else f"{k}S"): packed(k)
-           for k in ("IN_DIM", "OUT_DIM", "SIMD", "PE", "ACC_OUT", "MEM_LATENCY")},
-        S_WIDTH=max(c["SIMD"] * 8 for c in shapes),
-        M_WIDTH=max(c["PE"] * (32 if c["ACC_OUT"] else 8) for c in shapes),
-        W_WIDTH=max(c["PE"] * c["SIMD"] * 8 for c in shapes),
-        B_WIDTH=max(c["PE"] * 32 for c in shapes),
-        WA_WIDTH=max(clog2(c["OUT_DIM"] // c["PE"] * c["IN_DIM"] // c["SIMD"]) for c in shapes),
-        BA_WIDTH=max(clog2(c["OUT_DIM"] // c["PE"]) for c in shapes),
-    )
-
-
 def mac_units(cfg: ModelConfig, bp: dict) -> dict[str, int]:
     """int8 multipliers of each array of the encoder block (attention: all heads)."""
     h, dh = cfg.num_heads, cfg.head_dim
@@ -245,7 +225,7 @@ def run_linear(cfg: ModelConfig, shapes: list[dict], work: Path) -> dict:
     job = dict(shapes=[dict(name=s["name"], sel=i, in_dim=s["IN_DIM"], simd=s["SIMD"], tokens=s["tokens"])
                        for i, s in enumerate(shapes)])
     sources = [rtl_sim.TB_DIR / "linear" / "linear_tb.sv", "linear.sv", "round_sat.sv"]
-    return _run("linear_tb", sources, "bench_linear", linear_tb_parameters(shapes), job, f"linear-{cfg.name}",
+    return _run("linear_tb", sources, "bench_linear", rtl_sim.linear_tb_parameters(shapes), job, f"linear-{cfg.name}",
                 "linear_results.json", work)
 
 

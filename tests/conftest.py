@@ -4,6 +4,7 @@
 - `require_tool(name)` (a fixture returning a function) locates a tool through spvit.sim.tools. Where the tool is
   missing it skips the test on a developer's machine, but under CI=true it fails the test, naming what is missing:
   CI installs the whole toolchain (`make test`), so a missing tool there is a set-up bug, never a reason to skip.
+- `require_module(name)` does the same for an optional Python dependency (torch, Pillow).
 - Every test marked `rtl` requires Verilator that way (the marker's meaning, pyproject.toml).
 
 pytest runs with --import-mode=importlib (pyproject.toml): pynq installs a top-level `tests` package into
@@ -11,6 +12,7 @@ site-packages, which must not shadow this folder.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -48,19 +50,37 @@ def pytest_report_header(config):
             f"slow tests {'on' if slow_enabled(config) else 'off (--slow / SPVIT_SLOW=1)'}"]
 
 
+def _missing(what: str, hint: str):
+    """Skip on a developer's machine, fail under CI=true (CI installs everything: a missing piece is a set-up bug)."""
+    if in_ci():
+        pytest.fail(f"required {what} missing under CI=true: {hint}", pytrace=False)
+    pytest.skip(f"{what} not available: {hint}")
+
+
 def _require_tool(name: str) -> Path:
     try:
         return tools.find(name)
     except tools.ToolMissing as exc:
-        if in_ci():
-            pytest.fail(f"required tool missing under CI=true: {exc.tool}: {exc.hint}", pytrace=False)
-        pytest.skip(f"{exc.tool} not available: {exc.hint}")
+        _missing(f"tool {exc.tool}", exc.hint)
+
+
+def _require_module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        _missing(f"module {name}", f"{exc} (make venv installs every extra of pyproject.toml)")
 
 
 @pytest.fixture(scope="session")
 def require_tool():
     """`require_tool("g++" | "ap_types" | "verilator" | "yosys")` -> its path, else skip (locally) / fail (CI)."""
     return _require_tool
+
+
+@pytest.fixture(scope="session")
+def require_module():
+    """`require_module("torch" | "PIL.Image" | ...)` -> the module, else skip (locally) / fail (CI)."""
+    return _require_module
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ developer's machine, failed under CI=true (CI installs it).
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 from functools import lru_cache
@@ -30,10 +29,6 @@ REPO = Path(__file__).resolve().parent.parent
 D = ip.HLS_IP_DIMS
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
 @lru_cache(maxsize=None)
 def bundle(name: str = "digits", seed: int = 0):
     return random_bundle(load_config(name), seed=seed)
@@ -49,14 +44,8 @@ def assert_exact(bd, imgs, got, **overrides):
 
 
 @pytest.fixture(scope="module")
-def pynq():
-    try:
-        import pynq as mod
-    except ImportError as exc:
-        if in_ci():
-            pytest.fail(f"pynq missing under CI=true ({exc}): install the board extra (pynq==4.0.0)", pytrace=False)
-        pytest.skip(f"pynq not installed ({exc}): pip install 'pynq==4.0.0'")
-    return mod
+def pynq(require_module):
+    return require_module("pynq")  # the board extra (pynq==4.0.0)
 
 
 @pytest.fixture
@@ -475,8 +464,8 @@ def _args(tmp_path, **kw):
     return SimpleNamespace(**(base | kw))
 
 
-def test_normalisation_matches_training():
-    data = pytest.importorskip("spvit.quant.data")  # imports torch
+def test_normalisation_matches_training(require_module):
+    data = require_module("spvit.quant.data")  # imports torch
     assert (cli.DIGITS_MEAN, cli.DIGITS_STD) == (data.MEAN, data.STD)
     assert np.allclose(cli.IMAGENET_MEAN, data.ImageFolder.MEAN) and np.allclose(cli.IMAGENET_STD, data.ImageFolder.STD)
 
@@ -506,8 +495,8 @@ def test_run_without_board_fails_clearly(tmp_path, capsys):
     assert "unknown board" in capsys.readouterr().err
 
 
-def test_run_emulated_png_folder(pynq, tmp_path, capsys):
-    Image = pytest.importorskip("PIL.Image")
+def test_run_emulated_png_folder(pynq, tmp_path, capsys, require_module):
+    Image = require_module("PIL.Image")
     rng = np.random.default_rng(0)
     for label in (3, 7):
         (tmp_path / "imgs" / str(label)).mkdir(parents=True)

@@ -9,7 +9,11 @@ import pytest
 from spvit.configs import load_config
 from spvit.quant import latency as L
 
-torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def torch(require_module):
+    return require_module("torch")
 
 CONFIGS = L.SHIPPED_CONFIGS
 
@@ -114,7 +118,7 @@ def test_load_table_refusals(tables, tmp_path):
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_expected_latency_exact_at_integers(name, tables):
+def test_expected_latency_exact_at_integers(name, tables, torch):
     cfg, t = load_config(name), tables[name]
     kept = torch.tensor([cfg.stage_k(), [cfg.num_patches] * cfg.num_stages, [1] * cfg.num_stages], dtype=torch.float64)
     lat = L.expected_latency(t, kept, cfg)
@@ -122,7 +126,7 @@ def test_expected_latency_exact_at_integers(name, tables):
         assert value == L.model_cycles(t, L.tokens_per_block(cfg, row))
 
 
-def test_expected_latency_interpolates_and_has_positive_gradient(tables):
+def test_expected_latency_interpolates_and_has_positive_gradient(tables, torch):
     cfg, t = load_config("digits"), tables["digits"]
     kept = torch.tensor([[20.25, 9.5], [31.0, 15.0]], dtype=torch.float64, requires_grad=True)
     lat = L.expected_latency(t, kept, cfg)
@@ -138,12 +142,12 @@ def test_expected_latency_interpolates_and_has_positive_gradient(tables):
     assert (kept.grad[0] > 0).all() and (kept.grad >= 0).all() and kept.grad[1, 2] == 0
 
 
-def test_expected_latency_rejects_other_config(tables):
+def test_expected_latency_rejects_other_config(tables, torch):
     with pytest.raises(L.LatencyTableError):
         L.expected_latency(tables["digits"], torch.zeros(1, 3), load_config("deit_tiny"))
 
 
-def test_latency_loss():
+def test_latency_loss(torch):
     lat = torch.tensor([900.0, 1000.0, 1100.0], requires_grad=True)
     assert L.latency_loss(lat[:2], 1000.0, two_sided=0) == 0
     assert L.latency_loss(torch.tensor([500.0]), 1000.0, two_sided=0) == 0
@@ -155,7 +159,7 @@ def test_latency_loss():
     assert lat.grad[2] > lat.grad[1] > 0 > lat.grad[0]  # above budget pushed down, below it pulled up (gently)
 
 
-def test_flops_budget_loss():
+def test_flops_budget_loss(torch):
     cfg = load_config("deit_small")
     full = torch.full((2, cfg.num_stages), float(cfg.num_patches), requires_grad=True)
     # all patches kept: mean block MACs of the (package-carrying) model vs 1.0 x dense, ~0

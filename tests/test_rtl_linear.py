@@ -53,27 +53,8 @@ LINT_ONLY = {
 
 
 def tb_parameters(names: list[str]) -> dict:
-    """linear_tb's parameters for these sets: packed per-instance lists and the shared port widths."""
-    sets = [CONFIGS[n] for n in names]
-    assert 1 <= len(sets) <= 8
-
-    def packed(key):
-        return rtl_sim.packed_parameter(c[key] for c in sets)
-
-    def clog2(n):
-        return max(1, (n - 1).bit_length())
-
-    return dict(
-        N_CFG=len(sets),
-        **{f"{k}S" if k != "MEM_LATENCY" else "MEM_LATENCIES": packed(k)
-           for k in ("IN_DIM", "OUT_DIM", "SIMD", "PE", "ACC_OUT", "MEM_LATENCY")},
-        S_WIDTH=max(c["SIMD"] * 8 for c in sets),
-        M_WIDTH=max(c["PE"] * (32 if c["ACC_OUT"] else 8) for c in sets),
-        W_WIDTH=max(c["PE"] * c["SIMD"] * 8 for c in sets),
-        B_WIDTH=max(c["PE"] * 32 for c in sets),
-        WA_WIDTH=max(clog2(c["OUT_DIM"] // c["PE"] * c["IN_DIM"] // c["SIMD"]) for c in sets),
-        BA_WIDTH=max(clog2(c["OUT_DIM"] // c["PE"]) for c in sets),
-    )
+    """linear_tb's parameters for these sets."""
+    return rtl_sim.linear_tb_parameters([CONFIGS[n] for n in names])
 
 
 @pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])

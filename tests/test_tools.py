@@ -57,3 +57,12 @@ def test_require_tool_fails_under_ci_and_skips_locally(ci, require_tool, monkeyp
     expected = pytest.fail.Exception if ci else pytest.skip.Exception
     with pytest.raises(expected, match="yosys"):
         require_tool("yosys")
+
+
+@pytest.mark.parametrize("ci", ["true", ""])
+def test_require_module_fails_under_ci_and_skips_locally(ci, require_module, monkeypatch):
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(expected, match="no_such_module_spvit"):
+        require_module("no_such_module_spvit")
+    assert require_module("numpy").__name__ == "numpy"
