@@ -15,21 +15,25 @@ from torch import nn
 
 from spvit.configs import ModelConfig
 
-from .layers import HeadLinear, PatchEmbed, QAct, QLayerNorm, QLinear, fixed_quant
+from .layers import HeadLinear, PatchEmbed, QAct, QLayerNorm, QLinear, Quantized, fixed_quant
 
 SCORE_EPS = 2.0**-16  # the "+1" of the package weights (§10) in score units
 
 
 def softmax_with_policy(logits, policy):
     """Softmax over the keys whose policy is 1 (DynamicViT's form). Its values are the masked softmax's; unlike a
-    -inf mask, the keep decisions' straight-through gradient reaches the selector through every attention row."""
+    -inf mask, the keep decisions' straight-through gradient reaches the selector through every attention row.
+    policy None = every key present: the plain (fused, cheaper) softmax."""
+    if policy is None:
+        return logits.softmax(-1)
     shift = logits.masked_fill(policy == 0, float("-inf")).amax(-1, keepdim=True).detach()
     e = torch.exp((logits - shift).clamp(max=0)) * policy  # (pruned keys above the max must not overflow)
     return e / e.sum(-1, keepdim=True)
 
 
-class Attention(nn.Module):
-    """§5 Multi-head attention; 1/sqrt(d_head) lives in the q rows of qkv (§5.1), so logits are plain q.k."""
+class Attention(Quantized, nn.Module):
+    """§5 Multi-head attention; 1/sqrt(d_head) lives in the q rows of qkv (§5.1), so logits are plain q.k.
+    The attention weights are quantized to §5.2's fixed formats unless quantization is off (the float phase)."""
 
     def __init__(self, dim: int, heads: int):
         super().__init__()
@@ -42,13 +46,17 @@ class Attention(nn.Module):
             self.qkv.bias[:dim] *= (dim // heads) ** -0.5
 
     def forward(self, x, present):
+        """present: [B, N] keep mask of the keys, or None when every token is present."""
         b, n, d = x.shape
         qkv = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = self.q_quant(qkv[0]), self.k_quant(qkv[1]), self.v_quant(qkv[2])
-        p = softmax_with_policy(q @ k.transpose(-1, -2), present[:, None, None, :])
-        ctx = self.ctx_quant(fixed_quant(p, 8, 0, 255) @ v)
+        p = softmax_with_policy(q @ k.transpose(-1, -2), None if present is None else present[:, None, None, :])
+        cls_p = p[:, :, 0, :]
+        if self.quant_enabled:
+            p, cls_p = fixed_quant(p, 8, 0, 255), fixed_quant(cls_p, 16, 0, 2**16 - 1)
+        ctx = self.ctx_quant(p @ v)
         out = self.proj_quant(self.proj(ctx.transpose(1, 2).reshape(b, n, d)))
-        return out, fixed_quant(p[:, :, 0, :], 16, 0, 2**16 - 1), ctx[:, :, 0, :]
+        return out, cls_p, ctx[:, :, 0, :]
 
 
 class Mlp(nn.Module):
@@ -213,7 +221,7 @@ class PrunedViT(nn.Module):
         is_patch[:, 0] = 0
         keeps, scores_all, guides = [], [], []
         for i, blk in enumerate(self.blocks):
-            x, cls_p, cls_ctx = blk(x, present)
+            x, cls_p, cls_ctx = blk(x, present if keeps else None)  # None until a stage prunes: plain softmax
             if i not in self.stage_after or not self.prune:
                 continue
             s = self.stage_after[i]
