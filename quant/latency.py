@@ -4,7 +4,8 @@ Why a table: token pruning only pays if the hardware gets faster, and hardware c
 (tiling granularity, element-wise passes, weight streaming that does not shrink with the token count). So training
 reads the cost of ONE encoder block for every token count the pruned model can reach, composed over the blocks, and
 penalises the excess over a latency budget. This module ships an *analytic* table for the ZCU102 now; the RTL issue
-writes the *measured* one (cycles from Verilator) in the same format, and nothing downstream changes.
+writes the *measured* one (cycles from Verilator) in the same format, and nothing downstream changes: training and
+the reports read `board_table`, the measured table where `spvit bench --store` wrote one.
 
 Table (JSON, one per board and config; `load_table` validates it):
     format, version, source ("analytic" | "measured"), board, part, clock_mhz, config,
@@ -277,6 +278,20 @@ def load_table(path) -> dict:
 
 def shipped_path(config: str, board: str = "zcu102") -> Path:
     return BOARDS_DIR / board / "latency" / f"{config}.json"
+
+
+def board_table(cfg: ModelConfig, board: str = "zcu102") -> dict:
+    """The board's table for this model: the stored one (measured where `spvit bench --store` wrote it) if it was
+    made for this model's depth, patches and stages; else the analytic one."""
+    path = shipped_path(cfg.name, board)
+    if path.is_file():
+        table = load_table(path)
+        try:
+            _check_model(table, cfg)
+            return table
+        except LatencyTableError:
+            pass
+    return analytic_table(cfg, board)
 
 
 def write_shipped(board: str = "zcu102") -> list[Path]:

@@ -107,7 +107,7 @@ class Trainer:
         self.model = PrunedViT(cfg)
         self.model.gumbel_scale = tc.gumbel_scale
         self.train_set, self.test_set = make_datasets(cfg, tc.data, tc.seed, tc.repeats)
-        self.table = lat.analytic_table(cfg, tc.board) if cfg.num_stages else None
+        self.table = lat.board_table(cfg, tc.board) if cfg.num_stages else None
         self.budget_ratios = list(tc.budget_keep_ratios or cfg.prune.keep_ratios)
         budget_k = [max(1, round(r * cfg.num_patches)) for r in self.budget_ratios]
         self.budget = lat.model_cycles(self.table, lat.tokens_per_block(cfg, budget_k)) if self.table else None

@@ -18,19 +18,6 @@ BOARD = "zcu102"
 RESOURCES = Path(__file__).resolve().parents[1] / "boards" / BOARD / "resources.json"
 
 
-def latency_table(cfg) -> dict:
-    """The board's table for this model: the measured one where `spvit bench` wrote it, else the analytic one."""
-    path = lat.shipped_path(cfg.name, BOARD)
-    if path.is_file():
-        table = lat.load_table(path)
-        try:
-            lat.model_cycles(table, lat.tokens_per_block(cfg))
-            return table
-        except (ValueError, lat.LatencyTableError):
-            pass
-    return lat.analytic_table(cfg, BOARD)
-
-
 def _plot_accuracy_vs_latency(summary: dict, cfg, table: dict, path: Path) -> list[dict]:
     ms = 1e3 / (table["clock_mhz"] * 1e6)
     dense = lat.model_cycles(table, [cfg.num_patches + 1] * cfg.depth, stages=[]) * ms
@@ -79,7 +66,7 @@ def _resources(out: Path) -> list[str]:
 def write_demo_report(out: Path, run: Path, bundle, images, golden: list[dict], verdicts: list[tuple]) -> Path:
     cfg = bundle.config
     summary = json.loads((run / "summary.json").read_text())
-    table = latency_table(cfg)
+    table = lat.board_table(cfg, BOARD)
     points = _plot_accuracy_vs_latency(summary, cfg, table, out / "accuracy_vs_latency.png")
     _plot_block_cycles(table, out / "block_cycles.png")
     if (run / "keep_maps.png").is_file():

@@ -53,6 +53,18 @@ def test_shipped_tables(name, tables):
     assert s["pruned_cycles"] < s["dense_cycles"]
 
 
+def test_board_table_is_the_measured_one_where_it_fits():
+    """Training's latency loss reads the board's stored table (measured by `spvit bench --store`) when it fits the
+    model, the analytic one otherwise."""
+    cfg = load_config("digits")
+    assert L.board_table(cfg) == L.load_table(L.shipped_path("digits"))
+    assert L.board_table(cfg)["source"] == "measured"
+    other = dataclasses.replace(cfg, name="digits_unshipped")
+    assert L.board_table(other) == L.analytic_table(other)
+    deeper = dataclasses.replace(cfg, depth=cfg.depth + 2)  # the shipped table's model no longer fits
+    assert L.board_table(deeper)["source"] == "analytic"
+
+
 def test_write_is_deterministic_and_round_trips(tables, tmp_path):
     a, b = L.write_table(tables["digits"], tmp_path / "a.json"), L.write_table(tables["digits"], tmp_path / "b.json")
     assert a.read_text() == b.read_text()
