@@ -23,7 +23,8 @@ TB = rtl_sim.CocotbTestbench("layernorm", "layernorm_tb",
 # Verilator build's fixed cost (its runtime library) is most of this file's time, so one build instead of three keeps
 # the file fast; every cocotb test runs on the three units concurrently. TOKENS: tokens per run_test variant.
 UNITS = {
-    "U0": dict(D=16, PARALLEL=4),
+    # four division units taking tokens in turn (16 cycles per token instead of 64)
+    "U0": dict(D=16, PARALLEL=4, BUFFERS=8, DIVIDERS=4),
     # the digits model's width
     "U1": dict(D=64, PARALLEL=8),
     # DeiT-S, fewer tokens; three token buffers (64 cycles per token instead of 75) and the widest eps_term port
@@ -31,7 +32,7 @@ UNITS = {
 }
 TB_TOKENS = {"U0": 160, "U1": 80, "U2": 24}
 PARAMS = {f"{u}_{k}": v for u, ps in UNITS.items() for k, v in ps.items()}
-LINT = {**{f"d{p['D']}-p{p['PARALLEL']}": p for p in UNITS.values()},
+LINT = {**{f"d{p['D']}-p{p['PARALLEL']}": p for p in UNITS.values()}, "d16-p4-default": dict(D=16, PARALLEL=4),
         "d768-p8-eps48": dict(D=768, PARALLEL=8, EPS_WIDTH=48, BUFFERS=4),
         "d4-p4": dict(D=4, PARALLEL=4), "d384-p16-b2": dict(D=384, PARALLEL=16)}
 
@@ -46,6 +47,8 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(RTL_SOURCES, "layernorm", dict(PARALLEL=5))
     with pytest.raises(RuntimeError, match=re.escape("BUFFERS (1) must be >= 2")):
         rtl_sim.lint(RTL_SOURCES, "layernorm", dict(BUFFERS=1))
+    with pytest.raises(RuntimeError, match=re.escape("DIVIDERS (3) must be in [1, BUFFERS (2)]")):
+        rtl_sim.lint(RTL_SOURCES, "layernorm", dict(DIVIDERS=3))
 
 
 def run(tb_overrides: dict | None = None, run_name: str = "sim", test_filter: str | None = None,

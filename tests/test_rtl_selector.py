@@ -21,9 +21,12 @@ TB = rtl_sim.CocotbTestbench("selector", TOP, SOURCES, expect_tests=5)
 CONFIGS = {
     # 128-bit input beats, LN 8 lanes, in_proj 8 x 4, MLP 2 lanes
     "digits": dict(N_MAX=67, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=8, IN_PE=4, MLP_PE=2),
+    # the bench's digits design point (spvit.bench.PRUNE_PARALLELISM): in_proj 8 x 8, four LayerNorm division units
+    "digits-fast": dict(N_MAX=67, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=8, IN_PE=8, MLP_PE=2,
+                        LN_DIVIDERS=4),
 }
-IMAGES = {"digits": 3}
-SLOW_IMAGES = {"digits": 60}
+IMAGES = {"digits": 3, "digits-fast": 3}
+SLOW_IMAGES = {"digits": 60, "digits-fast": 60}
 LINT_ONLY = {
     # narrow: 4-lane input, LN 4 lanes, one output lane per MAC array
     "narrow": dict(N_MAX=20, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=4, LN_LANES=4, IN_PE=1, MLP_PE=1),

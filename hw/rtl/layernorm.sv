@@ -25,15 +25,16 @@
 //
 // Architecture. BUFFERS token buffers (a ring): the loader writes a token's beats into the next free buffer and
 // accumulates S and Q; a V stage forms V; one udiv and one isqrt (a two-stage pipeline: the square root of token
-// n runs under the division of token n + 1) give r; the output pass reads the buffer at PARALLEL channels per cycle
+// n runs under the division of token n + 1) give r -- DIVIDERS such pairs take tokens in turn, for short tokens whose
+// beats would otherwise wait for the divider; the output pass reads the buffer at PARALLEL channels per cycle
 // through a 4-register pipeline (buffer/parameter read, c r, z G + B, requantize) into the output register. All of
 // these overlap across tokens.
 //   Throughput (tokens back to back, no backpressure), cycles per token (measured by the testbench):
-//     max(BEATS, 64, (2 BEATS + 101) / BUFFERS)        BEATS = D / PARALLEL
-//   (the loader and the output pass take a cycle per beat; the divider 64 cycles per token; a buffer is held from
-//   its first input beat until its last beat is read, and taken again 2 BEATS + 101 cycles after it was first
-//   written). D=16/P=4 and D=64/P=8: 64 with 2 buffers; D=384/P=16: 74.5 with 2, 64 with 3; D=768/P=8: 146.5 with 2,
-//   98 with 3, 96 with 4.
+//     max(BEATS, 3, 64 / DIVIDERS, (2 BEATS + 101) / BUFFERS)        BEATS = D / PARALLEL
+//   (the loader and the output pass take a cycle per beat, the V stage 3 cycles per token; a divider 64 cycles per
+//   token; a buffer is held from its first input beat until its last beat is read, and taken again 2 BEATS + 101
+//   cycles after it was first written). D=16/P=4 and D=64/P=8: 64 with 2 buffers; D=384/P=16: 74.5 with 2, 64 with 3;
+//   D=768/P=8: 146.5 with 2, 98 with 3, 96 with 4; D=64/P=8 with 4 dividers and 8 buffers: 16.
 //   Latency: the first output beat of a token is valid about 106 cycles after its last input beat was accepted
 //   (S and Q 2, V 2, divider 64, square root 33, output pipeline 5).
 // Flow control: s_axis_tready is high while the buffer being loaded is free. The output pipeline stalls as a whole
@@ -48,7 +49,8 @@ module layernorm #(
     parameter int PARALLEL = 4,     // channels per beat; divides D
     parameter int EPS_WIDTH = 41,   // width of the unsigned eps_term port (E in [1, 2**40] in a bundle; <= 48)
     parameter int SHIFT_WIDTH = 7,  // width of the signed shift port (7 holds §6's [-9, 39])
-    parameter int BUFFERS = 2       // token buffers (>= 2): see the throughput formula above
+    parameter int BUFFERS = 2,      // token buffers (>= 2): see the throughput formula above
+    parameter int DIVIDERS = 1      // division + square-root units taking tokens in turn (>= 1; <= BUFFERS)
 ) (
     input  wire logic                                 clk,
     input  wire logic                                 rst,
@@ -77,6 +79,7 @@ module layernorm #(
 localparam int BEATS = D / PARALLEL;
 localparam int BEAT_WIDTH = BEATS > 1 ? $clog2(BEATS) : 1;
 localparam int SLOT_WIDTH = $clog2(BUFFERS);
+localparam int UNIT_WIDTH = DIVIDERS > 1 ? $clog2(DIVIDERS) : 1;
 localparam int LOG_D = $clog2(D);
 // S = sum x in [-128 D, 127 D]; Q = sum x**2 <= 2**14 D; c = D x - S, |c| <= 255 (D - 1).
 localparam int SUM_WIDTH = $clog2(128 * D) + 1;
@@ -112,6 +115,9 @@ if (SHIFT_WIDTH < 2 || SHIFT_WIDTH > 16) begin : g_check_shift
 end
 if (BUFFERS < 2) begin : g_check_buffers
     $fatal(1, "layernorm: BUFFERS (%0d) must be >= 2", BUFFERS);
+end
+if (DIVIDERS < 1 || DIVIDERS > BUFFERS) begin : g_check_dividers
+    $fatal(1, "layernorm: DIVIDERS (%0d) must be in [1, BUFFERS (%0d)]", DIVIDERS, BUFFERS);
 end
 if (SQRT_LATENCY >= DIV_LATENCY) begin : g_check_latency
     $fatal(1, "layernorm: the square root must be shorter than the division");
@@ -216,24 +222,27 @@ logic [T_WIDTH-1:0]          t_reg, t_next;
 logic [V_WIDTH-1:0]          v_reg, v_next;
 logic signed [T_WIDTH-1:0]   vs_sum;  // S, widened so that its square is exact
 
-// Divider and square root: the slot each one works for.
-logic [SLOT_WIDTH-1:0]  div_slot_reg, div_slot_next;
-logic [SLOT_WIDTH-1:0]  sqrt_slot_reg, sqrt_slot_next;
-logic                   div_start;
-logic                   div_busy;
-logic                   div_done;
-logic [RECIP_WIDTH-1:0] div_quotient;
-logic                   sqrt_busy;
-logic                   sqrt_done;
-logic [R_WIDTH-1:0]     sqrt_root;
+// Division + square-root units: unit u works for the slot in div_slot_reg[u] / sqrt_slot_reg[u]; the V stage hands
+// tokens to the units in turn (vs_unit_reg), so each unit sees its tokens in order.
+logic [UNIT_WIDTH-1:0]                    vs_unit_reg, vs_unit_next;
+logic [DIVIDERS-1:0][SLOT_WIDTH-1:0]      div_slot_reg, div_slot_next;
+logic [DIVIDERS-1:0][SLOT_WIDTH-1:0]      sqrt_slot_reg, sqrt_slot_next;
+logic [DIVIDERS-1:0]                      div_start;
+logic [DIVIDERS-1:0]                      div_busy;
+logic [DIVIDERS-1:0]                      div_done;
+logic [DIVIDERS-1:0][RECIP_WIDTH-1:0]     div_quotient;
+logic [DIVIDERS-1:0]                      sqrt_busy;
+logic [DIVIDERS-1:0]                      sqrt_done;
+logic [DIVIDERS-1:0][R_WIDTH-1:0]         sqrt_root;
 
 always_comb begin
     vs_state_next = vs_state_reg;
     vs_slot_next = vs_slot_reg;
+    vs_unit_next = vs_unit_reg;
     t_next = t_reg;
     v_next = v_reg;
     div_slot_next = div_slot_reg;
-    div_start = 1'b0;
+    div_start = '0;
     vs_sum = T_WIDTH'($signed(slot_sum_reg[vs_slot_reg]));
     case (vs_state_reg)
         VS_IDLE: begin
@@ -250,45 +259,50 @@ always_comb begin
         end
         default: begin
             // udiv takes a start in its done cycle too: back-to-back divisions
-            if (!div_busy) begin
-                div_start = 1'b1;
-                div_slot_next = vs_slot_reg;
+            if (!div_busy[vs_unit_reg]) begin
+                div_start[vs_unit_reg] = 1'b1;
+                div_slot_next[vs_unit_reg] = vs_slot_reg;
                 vs_slot_next = next_slot(vs_slot_reg);
+                vs_unit_next = vs_unit_reg == UNIT_WIDTH'(DIVIDERS - 1) ? '0 : vs_unit_reg + 1'b1;
                 vs_state_next = VS_IDLE;
             end
         end
     endcase
-    sqrt_slot_next = div_done ? div_slot_reg : sqrt_slot_reg;
+    for (int u = 0; u < DIVIDERS; u++) begin
+        sqrt_slot_next[u] = div_done[u] ? div_slot_reg[u] : sqrt_slot_reg[u];
+    end
 end
 
-udiv #(
-    .N_WIDTH(RECIP_WIDTH),
-    .D_WIDTH(V_WIDTH),
-    .Q_WIDTH(RECIP_WIDTH)
-) udiv_inst (
-    .clk(clk),
-    .rst(rst),
-    .start(div_start),
-    .dividend(RECIP_WIDTH'(1) << 62),
-    .divisor(v_reg),
-    .busy(div_busy),
-    .done(div_done),
-    .quotient(div_quotient)
-);
+for (genvar u = 0; u < DIVIDERS; u++) begin : g_unit
+    udiv #(
+        .N_WIDTH(RECIP_WIDTH),
+        .D_WIDTH(V_WIDTH),
+        .Q_WIDTH(RECIP_WIDTH)
+    ) udiv_inst (
+        .clk(clk),
+        .rst(rst),
+        .start(div_start[u]),
+        .dividend(RECIP_WIDTH'(1) << 62),
+        .divisor(v_reg),
+        .busy(div_busy[u]),
+        .done(div_done[u]),
+        .quotient(div_quotient[u])
+    );
 
-// The quotient is held until the next division starts, and the square root samples it at its start, in the done
-// cycle; the square root is idle then (SQRT_LATENCY < DIV_LATENCY).
-isqrt #(
-    .N_WIDTH(RECIP_WIDTH)
-) isqrt_inst (
-    .clk(clk),
-    .rst(rst),
-    .start(div_done),
-    .radicand(div_quotient),
-    .busy(sqrt_busy),
-    .done(sqrt_done),
-    .root(sqrt_root)
-);
+    // The quotient is held until the next division starts, and the square root samples it at its start, in the
+    // done cycle; the square root is idle then (SQRT_LATENCY < DIV_LATENCY).
+    isqrt #(
+        .N_WIDTH(RECIP_WIDTH)
+    ) isqrt_inst (
+        .clk(clk),
+        .rst(rst),
+        .start(div_done[u]),
+        .radicand(div_quotient[u]),
+        .busy(sqrt_busy[u]),
+        .done(sqrt_done[u]),
+        .root(sqrt_root[u])
+    );
+end
 
 // ---- output pass: read -> c r -> z G + B -> requantize -> m_axis -----------------------------------------------
 
@@ -407,10 +421,12 @@ always_comb begin
     if (vs_state_reg == VS_IDLE && state_reg[vs_slot_reg] == FULL) begin
         state_next[vs_slot_reg] = BUSY;
     end
-    // square root done: r known
-    if (sqrt_done) begin
-        state_next[sqrt_slot_reg] = READY;
-        slot_r_next[sqrt_slot_reg] = sqrt_root;
+    // square roots done: r known (units work for different slots)
+    for (int u = 0; u < DIVIDERS; u++) begin
+        if (sqrt_done[u]) begin
+            state_next[sqrt_slot_reg[u]] = READY;
+            slot_r_next[sqrt_slot_reg[u]] = sqrt_root[u];
+        end
     end
     // output pass: the buffer's last beat read
     if (issue && rd_beat_reg == BEAT_WIDTH'(BEATS - 1)) begin
@@ -438,6 +454,7 @@ always_ff @(posedge clk) begin
 
     vs_state_reg <= vs_state_next;
     vs_slot_reg <= vs_slot_next;
+    vs_unit_reg <= vs_unit_next;
     t_reg <= t_next;
     v_reg <= v_next;
     div_slot_reg <= div_slot_next;
@@ -465,6 +482,7 @@ always_ff @(posedge clk) begin
         st_valid_reg <= 1'b0;
         vs_state_reg <= VS_IDLE;
         vs_slot_reg <= '0;
+        vs_unit_reg <= '0;
         rd_slot_reg <= '0;
         rd_beat_reg <= '0;
         s1_valid_reg <= 1'b0;
@@ -477,7 +495,8 @@ end
 `ifndef SYNTHESIS
 always_ff @(posedge clk) begin
     if (!rst) begin
-        assert (!(div_done && sqrt_busy)) else $error("layernorm: square root still busy when the next division ended");
+        assert (!(|(div_done & sqrt_busy)))
+            else $error("layernorm: square root still busy when the next division ended");
         assert (!(vs_state_reg == VS_T && eps_term == '0)) else $error("layernorm: eps_term must be >= 1");
     end
 end

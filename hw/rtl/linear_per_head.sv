@@ -20,7 +20,7 @@
 // beat in the bundle's row-major [HEADS, OUT_DIM, IN_DIM] order (the order of the HLS m_axi layout), b_load_* the
 // biases one int32 per beat in [HEADS, OUT_DIM] order. Each port's position counter wraps after the last element and
 // restarts on rst, so a full load always starts at element 0. Memories: weights HEADS*NF*SF words of PE*SIMD bytes
-// (byte-lane writes, the linear.sv layout of sim/rtl_layout.py per head), biases HEADS*NF words of PE int32; both
+// (one memory per PE lane written a SIMD-byte row at a time, the linear.sv layout of sim/rtl_layout.py per head), biases HEADS*NF words of PE int32; both
 // registered reads (linear.sv MEM_LATENCY = 1).
 // Timing: linear.sv's, NF*SF cycles per slice (HEADS*NF*SF per token) back to back.
 
@@ -143,8 +143,10 @@ end else begin : g_one
 end
 
 // ---- memories ------------------------------------------------------------------------------------------------------
-logic [PE-1:0][SIMD-1:0][7:0] wmem [WMEM_DEPTH];
-logic [PE-1:0][31:0]          bmem [BMEM_DEPTH];
+// One weight memory per PE lane, written a whole SIMD-byte row at a time: the load stream delivers row (p, sf) as
+// SIMD consecutive bytes, so staging SIMD - 1 of them turns byte writes into full-width writes. Byte-lane writes
+// into one PE*SIMD-byte word made yosys map each weight bit to its own LUTRAM cell (7x the LUTs of packed
+// distributed RAM: 42.5 k at DeiT-Small).
 logic [PE-1:0][SIMD-1:0][7:0] w_q_reg;
 logic [PE-1:0][31:0]          b_q_reg;
 
@@ -167,15 +169,41 @@ wire [BMEM_ADDR_WIDTH-1:0] bl_addr = BMEM_ADDR_WIDTH'(int'(bl_h_reg) * NF + int'
 wire [WMEM_ADDR_WIDTH-1:0] w_addr = WMEM_ADDR_WIDTH'(int'(head) * WORDS + int'(w_rd_addr));
 wire [BMEM_ADDR_WIDTH-1:0] b_addr = BMEM_ADDR_WIDTH'(int'(head) * NF + int'(b_rd_addr));
 
+// The row being loaded: bytes 0 .. s - 1 staged, byte s arriving.
+logic [SIMD-1:0][7:0] wl_row;
+logic [SIMD-1:0][7:0] wl_stage_reg;
+wire                  wl_row_done = w_load_valid && wl_s_reg == S_WIDTH'(SIMD - 1);
+
+always_comb begin
+    wl_row = wl_stage_reg;
+    wl_row[wl_s_reg] = w_load_data;
+end
+
 always_ff @(posedge clk) begin
     if (w_load_valid) begin
-        wmem[wl_addr][wl_p_reg][wl_s_reg] <= w_load_data;
+        wl_stage_reg <= wl_row;
     end
-    if (b_load_valid) begin
-        bmem[bl_addr][bl_p_reg] <= b_load_data;
+end
+
+// Distributed RAM: these small per-head tables would take block RAM that the encoder block's parameters need.
+for (genvar p = 0; p < PE; p++) begin : g_wmem
+    (* ram_style = "distributed" *) logic [SIMD-1:0][7:0] mem [WMEM_DEPTH];
+    always_ff @(posedge clk) begin
+        if (wl_row_done && wl_p_reg == P_WIDTH'(p)) begin
+            mem[wl_addr] <= wl_row;
+        end
+        w_q_reg[p] <= mem[w_addr];
     end
-    w_q_reg <= wmem[w_addr];
-    b_q_reg <= bmem[b_addr];
+end
+
+for (genvar p = 0; p < PE; p++) begin : g_bmem
+    (* ram_style = "distributed" *) logic [31:0] mem [BMEM_DEPTH];
+    always_ff @(posedge clk) begin
+        if (b_load_valid && bl_p_reg == P_WIDTH'(p)) begin
+            mem[bl_addr] <= b_load_data;
+        end
+        b_q_reg[p] <= mem[b_addr];
+    end
 end
 
 // Load counters, innermost first: s, sf (input index), p, nf (output index), head.

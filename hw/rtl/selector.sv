@@ -32,11 +32,13 @@
 // GELU -> keep -> sigmoid, and in parallel a[j] (a second buffer) through se1 -> GELU -> se2 -> sigmoid; a combiner
 // waits for the H keep probabilities and the head weights of a token and divides (rdiv, 17 cycles) into its score.
 // The next image's pass 1 starts once the last score has left.
-// Cycles per image, roughly: pass 1 n * max(layernorm's 64 per token, H * DH * DH / (LN_LANES * IN_PE)); then
+// Cycles per image, roughly: pass 1 n * max(layernorm's 64 / LN_DIVIDERS per token, D / LN_LANES,
+// H * DH * DH / (LN_LANES * IN_PE)); then
 // D/2 * 9 for g; pass 2 n * max(H * DH * DH / (2 IN_PE MLP_PE), 20 for the combiner).
 // Parallelism: LN_LANES (LN lanes = in_proj SIMD; divides DH; power of two), IN_PE (in_proj PE = its GELU's lanes =
 // mlp1 SIMD; divides DH/2), MLP_PE (mlp1 PE = mlp2 SIMD and PE = keep SIMD; divides DH/4, with DH/4/MLP_PE >= 2 so the
-// per-head keep layer has two weight words per head).
+// per-head keep layer has two weight words per head), LN_DIVIDERS (layernorm's division units, with two token buffers
+// each).
 
 `resetall
 `timescale 1ns / 1ps
@@ -51,6 +53,7 @@ module selector #(
     parameter int LN_LANES = 8,      // layernorm lanes = in_proj SIMD
     parameter int IN_PE = 4,         // in_proj output lanes = mlp1 SIMD
     parameter int MLP_PE = 2,        // mlp1 / mlp2 output lanes, mlp2 / keep SIMD
+    parameter int LN_DIVIDERS = 1,   // layernorm division units (64 / LN_DIVIDERS cycles per token at most)
     parameter int EPS_WIDTH = 41,    // LayerNorm E port width
     parameter int SHIFT_WIDTH = 7,   // signed shift ports
     // derived
@@ -229,7 +232,9 @@ layernorm #(
     .D(D),
     .PARALLEL(LN_LANES),
     .EPS_WIDTH(EPS_WIDTH),
-    .SHIFT_WIDTH(SHIFT_WIDTH)
+    .SHIFT_WIDTH(SHIFT_WIDTH),
+    .BUFFERS(2 * LN_DIVIDERS),
+    .DIVIDERS(LN_DIVIDERS)
 ) layernorm_inst (
     .clk(clk),
     .rst(rst),

@@ -14,16 +14,19 @@ module layernorm_tb #(
     parameter int U0_EPS_WIDTH = 41,  // unit 0: eps_term port width
     parameter int U0_SHIFT_WIDTH = 7,  // unit 0: shift port width
     parameter int U0_BUFFERS = 2,  // unit 0: token buffers
+    parameter int U0_DIVIDERS = 1,  // unit 0: division + square-root units
     parameter int U1_D = 16,  // unit 1: channels per token
     parameter int U1_PARALLEL = 4,  // unit 1: channels per beat
     parameter int U1_EPS_WIDTH = 41,  // unit 1: eps_term port width
     parameter int U1_SHIFT_WIDTH = 7,  // unit 1: shift port width
     parameter int U1_BUFFERS = 2,  // unit 1: token buffers
+    parameter int U1_DIVIDERS = 1,  // unit 1: division + square-root units
     parameter int U2_D = 16,  // unit 2: channels per token
     parameter int U2_PARALLEL = 4,  // unit 2: channels per beat
     parameter int U2_EPS_WIDTH = 41,  // unit 2: eps_term port width
     parameter int U2_SHIFT_WIDTH = 7,  // unit 2: shift port width
-    parameter int U2_BUFFERS = 2   // unit 2: token buffers
+    parameter int U2_BUFFERS = 2,  // unit 2: token buffers
+    parameter int U2_DIVIDERS = 1  // unit 2: division + square-root units
 ) (
     input  wire logic clk,
     input  wire logic rst,
@@ -82,7 +85,8 @@ layernorm_unit #(
     .PARALLEL(U0_PARALLEL),
     .EPS_WIDTH(U0_EPS_WIDTH),
     .SHIFT_WIDTH(U0_SHIFT_WIDTH),
-    .BUFFERS(U0_BUFFERS)
+    .BUFFERS(U0_BUFFERS),
+    .DIVIDERS(U0_DIVIDERS)
 ) u0_inst (
     .clk(clk),
     .rst(rst),
@@ -108,7 +112,8 @@ layernorm_unit #(
     .PARALLEL(U1_PARALLEL),
     .EPS_WIDTH(U1_EPS_WIDTH),
     .SHIFT_WIDTH(U1_SHIFT_WIDTH),
-    .BUFFERS(U1_BUFFERS)
+    .BUFFERS(U1_BUFFERS),
+    .DIVIDERS(U1_DIVIDERS)
 ) u1_inst (
     .clk(clk),
     .rst(rst),
@@ -134,7 +139,8 @@ layernorm_unit #(
     .PARALLEL(U2_PARALLEL),
     .EPS_WIDTH(U2_EPS_WIDTH),
     .SHIFT_WIDTH(U2_SHIFT_WIDTH),
-    .BUFFERS(U2_BUFFERS)
+    .BUFFERS(U2_BUFFERS),
+    .DIVIDERS(U2_DIVIDERS)
 ) u2_inst (
     .clk(clk),
     .rst(rst),

@@ -11,7 +11,8 @@ module layernorm_unit #(
     parameter int PARALLEL = 4,     // channels per beat
     parameter int EPS_WIDTH = 41,   // eps_term port width
     parameter int SHIFT_WIDTH = 7,  // shift port width
-    parameter int BUFFERS = 2       // token buffers
+    parameter int BUFFERS = 2,      // token buffers
+    parameter int DIVIDERS = 1      // division + square-root units
 ) (
     input  wire logic                           clk,
     input  wire logic                           rst,
@@ -58,7 +59,8 @@ layernorm #(
     .PARALLEL(PARALLEL),
     .EPS_WIDTH(EPS_WIDTH),
     .SHIFT_WIDTH(SHIFT_WIDTH),
-    .BUFFERS(BUFFERS)
+    .BUFFERS(BUFFERS),
+    .DIVIDERS(DIVIDERS)
 ) dut (
     .clk(clk),
     .rst(rst),
