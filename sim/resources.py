@@ -426,7 +426,7 @@ class Kernel(NamedTuple):
 # entry is the fc1 layer; `encoder_block` and `prune_stage` are the whole cores (yosys on the whole encoder block at
 # this size takes hours: `spvit bench --resources` sums its kernel instances instead). A name that is not a parameter
 # of the module is an error.
-_LINEAR = {"SHIFT_WIDTH": 7, "MEM_LATENCY": 1, "OUT_FIFO_DEPTH": 8}
+_LINEAR = {"SHIFT_WIDTH": 7, "MEM_LATENCY": 1, "OUT_FIFO_DEPTH": 8, "MACS_PER_DSP": 2}
 KERNELS: dict[str, Kernel] = {
     "requantize": Kernel("requantize", ("hw/rtl/requantize.sv",),
                          {"ACC_WIDTH": 32, "OUT_WIDTH": 8, "SHIFT_WIDTH": 6, "SHIFT_MIN": -8, "SHIFT_MAX": 31}),
@@ -436,19 +436,19 @@ KERNELS: dict[str, Kernel] = {
     "rdiv": Kernel("rdiv", ("hw/rtl/rdiv.sv",), {"N_WIDTH": 48, "D_WIDTH": 32, "Q_WIDTH": 48}),
     "isqrt": Kernel("isqrt", ("hw/rtl/isqrt.sv",), {"N_WIDTH": 63}),
     "linear": Kernel("linear", ("hw/rtl/linear.sv",),
-                     {"IN_DIM": 192, "OUT_DIM": 768, "SIMD": 64, "PE": 8, "ACC_OUT": 0, **_LINEAR}),
+                     {"IN_DIM": 192, "OUT_DIM": 768, "SIMD": 64, "PE": 16, "ACC_OUT": 0, **_LINEAR}),
     "linear_wmem": Kernel("linear_wmem", ("hw/rtl/linear_wmem.sv",),
-                          {"IN_DIM": 192, "OUT_DIM": 768, "SIMD": 64, "PE": 8}),
+                          {"IN_DIM": 192, "OUT_DIM": 768, "SIMD": 64, "PE": 16}),
     "residual_add": Kernel("residual_add", ("hw/rtl/residual_add.sv",),
                            {"PARALLEL": 16, "FRAC_WIDTH": 6, "FRAC_MIN": -8, "FRAC_MAX": 16}),
-    "lut": Kernel("lut", ("hw/rtl/lut.sv",), {"PARALLEL": 8}),
+    "lut": Kernel("lut", ("hw/rtl/lut.sv",), {"PARALLEL": 16}),
     "layernorm": Kernel("layernorm", ("hw/rtl/layernorm.sv",),
                         {"D": 192, "PARALLEL": 4, "EPS_WIDTH": 41, "SHIFT_WIDTH": 7, "BUFFERS": 2}),
     "softmax": Kernel("softmax", ("hw/rtl/softmax.sv",), {"N_MAX": 200}),
-    "attention": Kernel("attention", ("hw/rtl/attention.sv",), {"N_MAX": 200, "DH": 64, "QK_SIMD": 32}),
+    "attention": Kernel("attention", ("hw/rtl/attention.sv",), {"N_MAX": 200, "DH": 64, "QK_SIMD": 64}),
     "token_buffer": Kernel("token_buffer", ("hw/rtl/token_buffer.sv",), {"WIDTH": 128, "DEPTH": 2400}),
-    "lane_mem": Kernel("lane_mem", ("hw/rtl/lane_mem.sv",), {"N": 768, "LANE_WIDTH": 32, "RD_LANES": 8}),
-    "axis_lanes": Kernel("axis_lanes", ("hw/rtl/axis_lanes.sv",), {"LANE_WIDTH": 8, "IN_LANES": 4, "OUT_LANES": 576}),
+    "lane_mem": Kernel("lane_mem", ("hw/rtl/lane_mem.sv",), {"N": 768, "LANE_WIDTH": 32, "RD_LANES": 16}),
+    "axis_lanes": Kernel("axis_lanes", ("hw/rtl/axis_lanes.sv",), {"LANE_WIDTH": 8, "IN_LANES": 8, "OUT_LANES": 576}),
     "axi_param_loader": Kernel("axi_param_loader", ("hw/rtl/axi_param_loader.sv",),
                                {"ADDR_WIDTH": 40, "ID_WIDTH": 1, "COUNT_WIDTH": 15, "MAX_BURST": 256,
                                 "MAX_OUTSTANDING": 4}),
@@ -460,15 +460,15 @@ KERNELS: dict[str, Kernel] = {
                          {"N_MAX": 200, "D": 192, "PARALLEL": 16, "DIVIDERS": 16, "SCORE_WIDTH": 16}),
     "selector": Kernel("selector", ("hw/rtl/selector.sv",),
                        {"N_MAX": 200, "D": 192, "HEADS": 3, "SE_WIDTH": 1, "IN_LANES": 16, "LN_LANES": 8, "IN_PE": 8,
-                        "MLP_PE": 4}),
+                        "MLP_PE": 4, "LN_DIVIDERS": 1}),
     "prune_stage": Kernel("prune_stage", ("hw/rtl/prune_stage.sv",),
                           {"N_MAX": 200, "D": 192, "LANES": 16, "K_MAX": 200, "TAIL_MAX": 3, "DIVIDERS": 16,
                            "SCORER": 1, "HEADS": 3, "SEL_SE_WIDTH": 1, "SEL_LN_LANES": 8, "SEL_IN_PE": 8,
                            "SEL_MLP_PE": 4, "ASVIT_DIVIDERS": 4}),
     "encoder_block": Kernel("encoder_block", ("hw/rtl/encoder_block.sv",),
-                            {"D": 192, "H": 3, "M": 768, "N_MAX": 200, "LN_PARALLEL": 4, "QKV_SIMD": 64, "QKV_PE": 4,
-                             "PROJ_SIMD": 64, "PROJ_PE": 2, "FC1_SIMD": 64, "FC1_PE": 8, "FC2_SIMD": 128, "FC2_PE": 4,
-                             "QK_SIMD": 32}),
+                            {"D": 192, "H": 3, "M": 768, "N_MAX": 200, "LN_PARALLEL": 4, "QKV_SIMD": 64, "QKV_PE": 8,
+                             "PROJ_SIMD": 64, "PROJ_PE": 4, "FC1_SIMD": 64, "FC1_PE": 16, "FC2_SIMD": 128, "FC2_PE": 8,
+                             "QK_SIMD": 64, "LINEAR_MACS_PER_DSP": 2}),
 }
 
 

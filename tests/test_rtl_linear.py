@@ -1,6 +1,6 @@
 """hw/rtl/linear.sv: Verilator lint, and the cocotb testbench (sim/tb/linear, DUT + weight/bias BRAMs) against the
 golden linear + requantize (docs/arithmetic.md §3, §2.3), including the steady-state MAC utilisation (issue #5:
->= 70 %) and the weight layout of sim/rtl_layout.py."""
+>= 70 %), the weight layout of sim/rtl_layout.py, and two int8 products per DSP48E2 (MACS_PER_DSP=2) bit-exact."""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,8 @@ TOP = "linear"
 SOURCES = ["round_sat.sv", "linear.sv"]
 TB_TOP = "linear_tb"
 TB_SOURCES = [*SOURCES, rtl_sim.TB_DIR / "linear" / "linear_tb.sv"]
-TB = rtl_sim.CocotbTestbench("linear", TB_TOP, TB_SOURCES, build_args=rtl_sim.QUICK_BUILD_ARGS)
+# rtl_sim.BUILD_ARGS (one C++ file: packed-long's 720 lanes would be split), compiled unoptimised as QUICK_BUILD_ARGS
+TB = rtl_sim.CocotbTestbench("linear", TB_TOP, TB_SOURCES, build_args=(*rtl_sim.BUILD_ARGS, "-CFLAGS", "-O0"))
 # per parameter set: run_test x (idle, backpressure) + saturation corners + throughput + reset mid-stream
 COCOTB_TESTS_PER_SET = 7
 MIN_MAC_UTILISATION = 0.7  # issue #5's steady-state target
@@ -36,19 +37,33 @@ CONFIGS = {
     "simd1-pe-out": dict(IN_DIM=3, OUT_DIM=4, SIMD=1, PE=4, ACC_OUT=1, MEM_LATENCY=1),
     # IN = OUT = SIMD = PE: one cycle per token, both folds trivial
     "square4": dict(IN_DIM=4, OUT_DIM=4, SIMD=4, PE=4, ACC_OUT=0, MEM_LATENCY=2),
+    # two products per DSP48E2: one PE pair, int8 out
+    "packed-small": dict(IN_DIM=16, OUT_DIM=8, SIMD=4, PE=2, ACC_OUT=0, MEM_LATENCY=1, MACS_PER_DSP=2),
+    # two PE pairs, the accumulators themselves, BRAM with output register
+    "packed-acc": dict(IN_DIM=24, OUT_DIM=12, SIMD=8, PE=4, ACC_OUT=1, MEM_LATENCY=2, MACS_PER_DSP=2),
+    # three pairs, SIMD = 1, odd IN
+    "packed-simd1": dict(IN_DIM=5, OUT_DIM=6, SIMD=1, PE=6, ACC_OUT=0, MEM_LATENCY=1, MACS_PER_DSP=2),
+    # a full-length reduction (65,520 of the contract's 65,535, §1.2): the corner test's -128 * -128 rows with its
+    # +2**30 biases (rows 0 and 5, a low and a high field) reach 2**31 - 2**18
+    "packed-long": dict(IN_DIM=65520, OUT_DIM=6, SIMD=120, PE=6, ACC_OUT=1, MEM_LATENCY=2, MACS_PER_DSP=2),
 }
 # Verilator builds cost ~10 s of CPU each, simulations ~1 s: each build holds several parameter sets, one DUT
 # instance per set (sim/tb/linear/linear_tb.sv), and every cocotb test runs once per set.
 BUILDS = {
     "shapes": ["small", "simd-in-pe1", "simd1-pe-out", "square4"],
     "digits": ["digits-acc", "digits-int8"],
+    "packed": ["packed-small", "packed-acc", "packed-simd1"],
+    "packed-long": ["packed-long"],
 }
-# testbench settings per build (SPVIT_TB_*): the digits shape costs 96 cycles a token, so fewer tokens
-BUILD_TB = {"shapes": {}, "digits": {"TOKENS": 12, "THROUGHPUT_TOKENS": 12}}
+# testbench settings per build (SPVIT_TB_*): the digits shape costs 96 cycles a token, the long reduction 546, so
+# fewer tokens
+BUILD_TB = {"shapes": {}, "digits": {"TOKENS": 12, "THROUGHPUT_TOKENS": 12}, "packed": {},
+            "packed-long": {"TOKENS": 3, "THROUGHPUT_TOKENS": 4}}
 # lint only (too big to simulate cheaply): DeiT-S widths
 LINT_ONLY = {
     "deit-s-fc1": dict(IN_DIM=384, OUT_DIM=1536, SIMD=64, PE=16, ACC_OUT=0, MEM_LATENCY=2),
     "deit-s-fc2-acc": dict(IN_DIM=1536, OUT_DIM=384, SIMD=64, PE=16, ACC_OUT=1, MEM_LATENCY=1),
+    "deit-s-fc1-packed": dict(IN_DIM=384, OUT_DIM=1536, SIMD=128, PE=8, ACC_OUT=0, MEM_LATENCY=1, MACS_PER_DSP=2),
 }
 
 
@@ -71,6 +86,8 @@ def test_lint_testbench_top(build):
     (dict(IN_DIM=16, SIMD=5), "must divide IN_DIM"),
     (dict(OUT_DIM=8, PE=3), "must divide OUT_DIM"),
     (dict(MEM_LATENCY=3), "must be 1 or 2"),
+    (dict(OUT_DIM=6, PE=3, MACS_PER_DSP=2), "MACS_PER_DSP (2) must be 1 or 2, and divide PE (3)"),
+    (dict(MACS_PER_DSP=3), "MACS_PER_DSP (3) must be 1 or 2"),
 ])
 def test_lint_rejects_illegal_parameters(params, message):
     with pytest.raises(RuntimeError, match=re.escape(message)):

@@ -87,6 +87,8 @@ module encoder_block #(
     parameter int FC2_SIMD = 32,      // fc2
     parameter int FC2_PE = 4,
     parameter int QK_SIMD = 16,       // attention: products per cycle of a logit (divides D / H)
+    parameter int LINEAR_MACS_PER_DSP = 1, // qkv, proj, fc1, fc2: int8 products per DSP48E2, 1 or 2 (linear.sv
+                                      // MACS_PER_DSP: neighbouring PEs share one; every *_PE even)
     parameter int ADDR_WIDTH = 40,    // m_axi byte address width
     parameter int AXIL_ADDR_WIDTH = 8 // s_axil byte address width
 ) (
@@ -654,7 +656,7 @@ assign qkv_in_tready = qkv_s_tready && qkv_ok;
 
 linear #(
     .IN_DIM(D), .OUT_DIM(3 * D), .SIMD(QKV_SIMD), .PE(QKV_PE), .ACC_OUT(1'b1), .SHIFT_WIDTH(7),
-    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8)
+    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8), .MACS_PER_DSP(LINEAR_MACS_PER_DSP)
 ) qkv (
     .clk(clk), .rst(rst), .shift(7'sd0),
     .s_axis_tdata(qkv_in_tdata), .s_axis_tvalid(qkv_in_tvalid && qkv_ok), .s_axis_tready(qkv_s_tready),
@@ -818,7 +820,7 @@ logic                       proj_out_tvalid, proj_out_tready, proj_out_tlast;
 
 linear #(
     .IN_DIM(D), .OUT_DIM(D), .SIMD(PROJ_SIMD), .PE(PROJ_PE), .ACC_OUT(1'b0), .SHIFT_WIDTH(7),
-    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8)
+    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8), .MACS_PER_DSP(LINEAR_MACS_PER_DSP)
 ) proj (
     .clk(clk), .rst(rst), .shift(r_proj_shift),
     .s_axis_tdata(proj_in_tdata), .s_axis_tvalid(proj_in_tvalid && proj_ok), .s_axis_tready(proj_s_tready),
@@ -909,7 +911,7 @@ logic                       fc1_out_tvalid, fc1_out_tready, fc1_out_tlast;
 
 linear #(
     .IN_DIM(D), .OUT_DIM(M), .SIMD(FC1_SIMD), .PE(FC1_PE), .ACC_OUT(1'b0), .SHIFT_WIDTH(7),
-    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8)
+    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8), .MACS_PER_DSP(LINEAR_MACS_PER_DSP)
 ) fc1 (
     .clk(clk), .rst(rst), .shift(r_fc1_shift),
     .s_axis_tdata(fc1_in_tdata), .s_axis_tvalid(fc1_in_tvalid && fc1_ok), .s_axis_tready(fc1_s_tready),
@@ -951,7 +953,7 @@ logic                       fc2_out_tvalid, fc2_out_tready, fc2_out_tlast;
 
 linear #(
     .IN_DIM(M), .OUT_DIM(D), .SIMD(FC2_SIMD), .PE(FC2_PE), .ACC_OUT(1'b0), .SHIFT_WIDTH(7),
-    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8)
+    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8), .MACS_PER_DSP(LINEAR_MACS_PER_DSP)
 ) fc2 (
     .clk(clk), .rst(rst), .shift(r_fc2_shift),
     .s_axis_tdata(fc2_in_tdata), .s_axis_tvalid(fc2_in_tvalid && fc2_ok), .s_axis_tready(fc2_s_tready),

@@ -29,6 +29,13 @@
 // output beat of a token is valid SF + MEM_LATENCY + 3 cycles after its last input beat. Results go through an
 // OUT_FIFO_DEPTH-entry output FIFO; a fold is only started when its result has a reserved FIFO slot (credits),
 // so the MAC pipeline itself never stalls and backpressure on m_axis just pauses the issue of new folds.
+//
+// Two products per DSP48E2 (MACS_PER_DSP=2, Xilinx WP487): PEs 2q and 2q+1 share one multiplier per SIMD lane, the
+// lane's activation x times the packed operand w_lo + w_hi * 2**18 (w_lo = W[2q], w_hi = W[2q+1]; 27 bits signed, the
+// A/D pre-adder width). The wide products of up to GROUP = 7 lanes are summed as they are, then split: the sum is
+// lo + hi * 2**18 with |lo| <= 7 * 2**14 < 2**17, so its low 18 bits, read signed, are lo exactly, and the bits above
+// are hi minus the low field's borrow (1 when lo is negative), which is added back. The PE sums are then exactly the
+// unpacked array's, for every int8 input.
 
 `resetall
 `timescale 1ns / 1ps
@@ -43,6 +50,7 @@ module linear #(
     parameter int SHIFT_WIDTH = 7,      // width of the signed run-time shift port (7 holds §2.3's [-32, 40])
     parameter int MEM_LATENCY = 1,      // weight/bias memory read latency in cycles (1 or 2)
     parameter int OUT_FIFO_DEPTH = 8,   // output FIFO entries (power of two, >= MEM_LATENCY + 4 for full rate)
+    parameter int MACS_PER_DSP = 1,     // int8 products per multiplier: 1, or 2 (PE pairs share one; PE even)
     // derived (do not override): folds and memory address widths
     localparam int SF = IN_DIM / SIMD,  // synapse folds: input beats per token
     localparam int NF = OUT_DIM / PE,   // neuron folds: output beats per token
@@ -87,6 +95,9 @@ if (IN_DIM > 65535) begin : g_check_reduction
 end
 if (MEM_LATENCY < 1 || MEM_LATENCY > 2) begin : g_check_latency
     $fatal(1, "linear: MEM_LATENCY (%0d) must be 1 or 2", MEM_LATENCY);
+end
+if (MACS_PER_DSP < 1 || MACS_PER_DSP > 2 || PE % MACS_PER_DSP != 0) begin : g_check_packing
+    $fatal(1, "linear: MACS_PER_DSP (%0d) must be 1 or 2, and divide PE (%0d)", MACS_PER_DSP, PE);
 end
 if (OUT_FIFO_DEPTH < 2 || (OUT_FIFO_DEPTH & (OUT_FIFO_DEPTH - 1)) != 0) begin : g_check_fifo
     $fatal(1, "linear: OUT_FIFO_DEPTH (%0d) must be a power of two >= 2", OUT_FIFO_DEPTH);
@@ -208,14 +219,57 @@ wire m_tlast = p_tlast_reg[MEM_LATENCY-1];
 // ---------------------------------------------------------------------------------------------------------------
 // MAC array. Stage D: PE dot products of SIMD int8 pairs (the bias joins the first fold's sum); stage A: the
 // accumulators. int32 wraps never happen (§1.2), so every partial sum is exact in 32 bits.
+// Each PE's dot product is the sum of TERMS terms term[p][t] + borrow[p][t]: unpacked, the SIMD int8 x int8 products
+// (16 bits signed, borrow 0); packed, the products of up to GROUP lanes at a time (18 bits signed).
+localparam int GROUP = 7;  // packed lanes summed before a split: 7 * 2**14 < 2**17 keeps the low field exact
+localparam int TERMS = MACS_PER_DSP == 2 ? (SIMD + GROUP - 1) / GROUP : SIMD;
+localparam int TERM_WIDTH = MACS_PER_DSP == 2 ? 18 : 16;
+logic [PE-1:0][TERMS-1:0][TERM_WIDTH-1:0] term;
+logic [PE-1:0][TERMS-1:0]                 borrow;
+
+if (MACS_PER_DSP == 2) begin : g_packed
+    localparam int LO_BITS = 18;                // offset of w_hi: the signed low field
+    localparam int PACKED_WIDTH = LO_BITS + 9;  // 27 bits hold w_lo + w_hi * 2**LO_BITS
+    localparam int WIDE_WIDTH = PACKED_WIDTH + 11;  // a sum of GROUP products
+    for (genvar q = 0; q < PE / 2; q++) begin : g_pair
+        logic [SIMD-1:0][PACKED_WIDTH-1:0] w_packed;
+        for (genvar s = 0; s < SIMD; s++) begin : g_lane
+            assign w_packed[s] = (PACKED_WIDTH'($signed(w_rd_data[2*q+1][s])) << LO_BITS)
+                                 + PACKED_WIDTH'($signed(w_rd_data[2*q][s]));
+        end
+        for (genvar t = 0; t < TERMS; t++) begin : g_group
+            localparam int FIRST = t * GROUP;
+            localparam int LANES = SIMD - FIRST < GROUP ? SIMD - FIRST : GROUP;
+            logic [WIDE_WIDTH-1:0] wide;
+            always_comb begin
+                wide = '0;
+                for (int k = 0; k < LANES; k++) begin
+                    wide = wide + WIDE_WIDTH'($signed(x_mem[FIRST + k]) * $signed(w_packed[FIRST + k]));
+                end
+            end
+            assign term[2*q][t] = wide[LO_BITS-1:0];
+            assign borrow[2*q][t] = 1'b0;
+            assign term[2*q+1][t] = TERM_WIDTH'(wide[WIDE_WIDTH-1:LO_BITS]);
+            assign borrow[2*q+1][t] = wide[LO_BITS-1];
+        end
+    end
+end else begin : g_single
+    for (genvar p = 0; p < PE; p++) begin : g_pe
+        for (genvar s = 0; s < SIMD; s++) begin : g_lane
+            assign term[p][s] = 16'($signed(x_mem[s]) * $signed(w_rd_data[p][s]));
+        end
+    end
+    assign borrow = '0;
+end
+
 logic [PE-1:0][31:0] dot_next, dot_reg;
 logic                d_valid_reg, d_first_reg, d_last_reg, d_tlast_reg;
 
 always_comb begin
     for (int p = 0; p < PE; p++) begin
         dot_next[p] = m_first ? b_rd_data[p] : 32'd0;
-        for (int s = 0; s < SIMD; s++) begin
-            dot_next[p] = dot_next[p] + 32'($signed(x_mem[s]) * $signed(w_rd_data[p][s]));
+        for (int t = 0; t < TERMS; t++) begin
+            dot_next[p] = dot_next[p] + 32'($signed(term[p][t])) + 32'(borrow[p][t]);
         end
     end
 end

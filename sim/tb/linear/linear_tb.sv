@@ -17,6 +17,7 @@ module linear_tb #(
     parameter logic [8*32-1:0] PES = 256'd2,         // per instance: PE
     parameter logic [8*32-1:0] ACC_OUTS = 256'd0,    // per instance: ACC_OUT
     parameter logic [8*32-1:0] MEM_LATENCIES = 256'd1,  // per instance: MEM_LATENCY
+    parameter logic [8*32-1:0] MACS_PER_DSPS = 256'd1,  // per instance: MACS_PER_DSP
     parameter int SHIFT_WIDTH = 7,                   // shared shift port width
     parameter int S_WIDTH = 32,                      // max SIMD*8
     parameter int M_WIDTH = 16,                      // max PE*8 or PE*32
@@ -58,6 +59,7 @@ for (genvar k = 0; k < N_CFG; k++) begin : g_cfg
     localparam int PE = int'(PES[k*32 +: 32]);
     localparam bit ACC_OUT = ACC_OUTS[k*32];
     localparam int MEM_LATENCY = int'(MEM_LATENCIES[k*32 +: 32]);
+    localparam int MACS_PER_DSP = int'(MACS_PER_DSPS[k*32 +: 32]);
     localparam int SF = IN_DIM / SIMD;
     localparam int NF = OUT_DIM / PE;
     localparam int WA = NF * SF > 1 ? $clog2(NF * SF) : 1;
@@ -102,7 +104,8 @@ for (genvar k = 0; k < N_CFG; k++) begin : g_cfg
         .PE(PE),
         .ACC_OUT(ACC_OUT),
         .SHIFT_WIDTH(SHIFT_WIDTH),
-        .MEM_LATENCY(MEM_LATENCY)
+        .MEM_LATENCY(MEM_LATENCY),
+        .MACS_PER_DSP(MACS_PER_DSP)
     ) dut (
         .clk(clk),
         .rst(rst),

@@ -3,14 +3,17 @@ with its own weight/bias BRAMs): every output lane checked against the golden li
 docs/arithmetic.md §3 / §2.3.
 
 Run from tests/test_rtl_linear.py, which builds linear_tb with the parameter sets listed in $SPVIT_TB_CONFIGS (JSON:
-[{name, IN_DIM, OUT_DIM, SIMD, PE, ACC_OUT, MEM_LATENCY}, ...], instance k = entry k, selected by the `sel` port).
+[{name, IN_DIM, OUT_DIM, SIMD, PE, ACC_OUT, MEM_LATENCY[, MACS_PER_DSP]}, ...], instance k = entry k, selected by the
+`sel` port).
 Weights are loaded through the testbench top's memory write ports in the layout of
 spvit.sim.rtl_layout.linear_weight_words / linear_bias_words (the host driver's layout).
 
 Tests, each once per parameter set
-- run_test x (idle, backpressure): random narrow-range weights, biases up to +-2**30, sequences of random token
-  counts, shifts drawn from the contract's range [-32, 40] and from the range where outputs do not saturate.
-- test_saturation_corners: all-+127 / all--128 inputs against all-+-127 weights and +-2**30 biases.
+- run_test x (idle, backpressure): random int8 weights, biases up to +-2**30, sequences of random token counts,
+  shifts drawn from the contract's range [-32, 40] and from the range where outputs do not saturate.
+- test_saturation_corners: all-+127 / all--128 inputs against all-+-127 weights and +-2**30 biases, then against
+  extreme int8 weights (-128 included, every sign pair of neighbouring rows: the PE pairs that MACS_PER_DSP=2 packs),
+  whole rows of them (full-length reductions of -128 * -128) and random mixes.
 - test_throughput: one long sequence, no idle, no backpressure: measures cycles per token at steady state and
   writes MAC utilisation = useful MACs / (SIMD * PE * cycles) to $SPVIT_TB_RESULT_JSON (one entry per set).
 - test_reset_mid_stream: reset with tokens in flight; the next sequence must still be exact.
@@ -54,6 +57,7 @@ class Cfg:
     PE: int
     ACC_OUT: int
     MEM_LATENCY: int
+    MACS_PER_DSP: int = 1
 
     @property
     def SF(self):
@@ -119,7 +123,8 @@ def golden(x, weight, bias, shift, cfg: Cfg):
 
 
 def random_layer(rng: np.random.Generator, cfg: Cfg):
-    weight = rng.integers(-127, 128, (cfg.OUT_DIM, cfg.IN_DIM), dtype=np.int64)
+    # the whole int8 range: linear.sv does not rely on the contract's narrow-range weights
+    weight = rng.integers(-128, 128, (cfg.OUT_DIM, cfg.IN_DIM), dtype=np.int64)
     # mostly accumulator-sized biases, some at the +-2**30 limit
     small = rng.integers(-(1 << 16), (1 << 16) + 1, cfg.OUT_DIM, dtype=np.int64)
     large = rng.integers(-MAX_ABS_BIAS, MAX_ABS_BIAS + 1, cfg.OUT_DIM, dtype=np.int64)
@@ -181,22 +186,41 @@ async def run_test(dut, cfg: int, idle: bool, backpressure: bool):
     await ClockCycles(dut.clk, 4)
 
 
+# (even row, odd row) constants of the corner test's "extreme rows": every sign pair of int8 extremes, -128 * -128 first
+EXTREME_ROW_PAIRS = [(-128, -128), (-128, 127), (127, -128), (127, 127), (-1, -128), (-128, -1), (0, -128), (-128, 0),
+                     (1, -128), (-128, 1), (-127, 127)]
+EXTREMES = np.array([-128, -127, -1, 0, 1, 127], dtype=np.int64)
+
+
+def saturation_weights(c: Cfg, rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
+    """The corner test's weight matrices: rows of alternating +-127, rows of int8 extremes in every sign pair of
+    neighbouring rows, random extremes."""
+    out = []
+    for wsign in (127, -127):
+        weight = np.full((c.OUT_DIM, c.IN_DIM), wsign, dtype=np.int64)
+        weight[1::2] = -wsign  # odd rows opposite sign
+        out.append((f"w {wsign}", weight))
+    rows = np.resize(np.array(EXTREME_ROW_PAIRS, dtype=np.int64).reshape(-1), c.OUT_DIM)
+    out.append(("extreme rows", np.repeat(rows[:, None], c.IN_DIM, axis=1)))
+    out.append(("random extremes", rng.choice(EXTREMES, (c.OUT_DIM, c.IN_DIM))))
+    return out
+
+
 @cocotb.test()
 @cocotb.parametrize(cfg=CFG_INDEX)
 async def test_saturation_corners(dut, cfg: int):
-    """Extreme accumulators: all-+127 / all--128 inputs, all-+-127 weights, +-2**30 biases, extreme shifts."""
+    """Extreme accumulators: all-+127 / all--128 inputs, extreme int8 weights, +-2**30 biases, extreme shifts."""
     c = get_cfg(cfg)
     tb = TB(dut, c)
     rng = await tb.begin(77 + cfg)
     mismatches = lanes = 0
-    for wsign in (127, -127):
-        weight = np.full((c.OUT_DIM, c.IN_DIM), wsign, dtype=np.int64)
-        weight[1::2] = -wsign  # odd rows opposite sign
-        bias = np.resize(np.array([MAX_ABS_BIAS, -MAX_ABS_BIAS, 0, 1, -MAX_ABS_BIAS, MAX_ABS_BIAS], dtype=np.int64),
-                         c.OUT_DIM)
+    bias = np.resize(np.array([MAX_ABS_BIAS, -MAX_ABS_BIAS, 0, 1, -MAX_ABS_BIAS, MAX_ABS_BIAS], dtype=np.int64),
+                     c.OUT_DIM)
+    alternating = np.resize(np.array([127, -128], dtype=np.int64), c.IN_DIM)
+    x = np.stack([np.full(c.IN_DIM, 127), np.full(c.IN_DIM, -128), alternating, np.zeros(c.IN_DIM),
+                  rng.choice(EXTREMES, c.IN_DIM)]).astype(np.int64)
+    for name, weight in saturation_weights(c, rng):
         await tb.load(weight, bias)
-        alternating = np.resize(np.array([127, -128], dtype=np.int64), c.IN_DIM)
-        x = np.stack([np.full(c.IN_DIM, 127), np.full(c.IN_DIM, -128), alternating, np.zeros(c.IN_DIM)]).astype(np.int64)
         shifts = [SHIFT_MIN, -1, 0, 1, 7, 8, 23, 24, 30, 31, 32, SHIFT_MAX, int(rng.integers(9, 23))]
         if c.NF * c.SF > 32:
             shifts = shifts[::3]  # long tokens: a subset of the shifts keeps the run short
@@ -204,7 +228,7 @@ async def test_saturation_corners(dut, cfg: int):
             tb.set_shift(shift)
             await tb.send(x)
             got = await tb.recv(len(x))
-            mismatches += check(tb, f"w {wsign} shift {shift}", got, golden(x, weight, bias, shift, c))
+            mismatches += check(tb, f"{name} shift {shift}", got, golden(x, weight, bias, shift, c))
             lanes += got.size
             if c.ACC_OUT:
                 break  # the shift plays no part
@@ -274,8 +298,9 @@ async def test_reset_mid_stream(dut, cfg: int):
     rng = await tb.begin(123 + cfg)
     weight, bias, shift = await tb.load_random_layer(rng)
     tb.sink.pause = True  # outputs pile up: FIFO full, both input banks full
+    # 12 tokens: more than both banks and the 8-beat FIFO hold; wait for as long as they would take unstalled
     await tb.send(rng.integers(-128, 128, (12, c.IN_DIM), dtype=np.int64))
-    await ClockCycles(dut.clk, c.NF * c.SF + 3 * c.SF + 20)
+    await ClockCycles(dut.clk, 12 * c.NF * c.SF + 20)
     assert dut.s_axis_tready.value == 0, "expected a stalled input (both banks full)"
     await tb.reset_mid_stream("m_axis_tvalid")
     x = rng.integers(-128, 128, (3, c.IN_DIM), dtype=np.int64)
