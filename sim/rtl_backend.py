@@ -25,8 +25,6 @@ The encoder block alone (tests/test_rtl_encoder_block.py) keeps its own build: `
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import sys
@@ -103,36 +101,13 @@ def model_build_dir(cfg) -> Path:
                                    f"-c{p['CLASSES']}-se{p['SEL_SE_WIDTH']}-t{p['TAIL_MAX']}-s{p['SCORERS']}")
 
 
-@contextlib.contextmanager
-def _locked(build_dir: Path):
-    """One build-and-run at a time per build folder (pytest-xdist workers, concurrent backends)."""
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with open(build_dir / ".spvit.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def run_block_sim(*, test_module: str, build_dir, parameters: dict, extra_env: dict | None = None,
                   expect_tests: int | None = None, run_name: str = "sim") -> rtl_sim.CocotbResults:
     """Build encoder_block.sv (incrementally) into `build_dir` and run a cocotb module of sim/tb/encoder_block."""
     build_dir = Path(build_dir)
-    with _locked(build_dir):
+    with rtl_sim.build_lock(build_dir):
         return rtl_sim.run_cocotb(toplevel=TOP, sources=SOURCES, test_module=test_module, tb_dir=TB_DIR,
                                   build_dir=build_dir, parameters=parameters, extra_env=dict(extra_env or {}),
-                                  expect_tests=expect_tests, run_name=run_name)
-
-
-def run_model_sim(*, test_module: str, build_dir, parameters: dict, extra_env: dict | None = None,
-                  expect_tests: int | None = None, run_name: str = "sim") -> rtl_sim.CocotbResults:
-    """Build model_tb.sv (incrementally) into `build_dir` and run a cocotb module of sim/tb/model."""
-    build_dir = Path(build_dir)
-    with _locked(build_dir):
-        return rtl_sim.run_cocotb(toplevel=MODEL_TOP, sources=MODEL_SOURCES, test_module=test_module,
-                                  tb_dir=MODEL_TB_DIR, build_dir=build_dir, parameters=parameters,
-                                  build_args=MODEL_BUILD_ARGS, extra_env=dict(extra_env or {}),
                                   expect_tests=expect_tests, run_name=run_name)
 
 
@@ -198,14 +173,19 @@ def run_together(runs: list[tuple[RtlBackend, np.ndarray]], run_name: str = "bac
     if any(b.build_dir != build_dir or b.parameters != params for b, _ in runs):
         raise ValueError("run_together: every backend must use the same build")
     checked = [(b, b._check_images(imgs)) for b, imgs in runs]
-    jobs = []
-    for j, (backend, images) in enumerate(checked):
-        job = build_dir / f"backend_job{j if j else ''}"
-        backend._write_job(job, images)
-        jobs.append(job.resolve())
-    run_model_sim(test_module="model_run", build_dir=build_dir, parameters=params,
-                  extra_env={"SPVIT_RTL_JOB": os.pathsep.join(map(str, jobs))}, expect_tests=1, run_name=run_name)
-    return [backend._read_job(job, images) for (backend, images), job in zip(checked, jobs)]
+    # the job folders live in the build folder, so they are written and read under its lock: another process
+    # running the same build (a pytest-xdist worker) would otherwise overwrite them mid-run
+    with rtl_sim.build_lock(build_dir):
+        jobs = []
+        for j, (backend, images) in enumerate(checked):
+            job = build_dir / f"backend_job{j if j else ''}"
+            backend._write_job(job, images)
+            jobs.append(job.resolve())
+        rtl_sim.run_cocotb(toplevel=MODEL_TOP, sources=MODEL_SOURCES, test_module="model_run", tb_dir=MODEL_TB_DIR,
+                           build_dir=build_dir, parameters=params, build_args=MODEL_BUILD_ARGS,
+                           extra_env={"SPVIT_RTL_JOB": os.pathsep.join(map(str, jobs))}, expect_tests=1,
+                           run_name=run_name)
+        return [backend._read_job(job, images) for (backend, images), job in zip(checked, jobs)]
 
 
 def main(argv=None) -> int:  # pragma: no cover - a manual entry point: python -m spvit.sim.rtl_backend

@@ -8,6 +8,7 @@ cocotb tests ran and none failed, so a testbench that failed to import (0 tests)
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import sys
@@ -33,6 +34,20 @@ QUICK_BUILD_ARGS = ("--assert", "-CFLAGS", "-O0")
 
 def build_root() -> Path:
     return tools.build_root("rtl")
+
+
+@contextlib.contextmanager
+def build_lock(build_dir: Path):
+    """Hold a build folder for one build-and-run, and for any job files kept in it, against other processes
+    (pytest-xdist workers, concurrent backends)."""
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / ".spvit.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class CocotbFailed(AssertionError):

@@ -32,7 +32,6 @@ training's latency loss takes the same format).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import hashlib
 import json
 import math
@@ -206,16 +205,10 @@ def _run(top: str, sources, test_module: str, params: dict, job: dict, name: str
     target = job_file.parent / result
     if target.exists():
         target.unlink()
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with open(build_dir / ".spvit.lock", "w") as lock:  # one build-and-run at a time per build folder
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            rtl_sim.run_cocotb(toplevel=top, sources=sources, test_module=test_module,
-                               tb_dir=rtl_sim.TB_DIR / "bench", build_dir=build_dir, parameters=params,
-                               extra_env={"SPVIT_BENCH_JOB": str(job_file)}, expect_tests=1,
-                               run_name=test_module)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with rtl_sim.build_lock(build_dir):
+        rtl_sim.run_cocotb(toplevel=top, sources=sources, test_module=test_module, tb_dir=rtl_sim.TB_DIR / "bench",
+                           build_dir=build_dir, parameters=params, extra_env={"SPVIT_BENCH_JOB": str(job_file)},
+                           expect_tests=1, run_name=test_module)
     return json.loads(target.read_text())
 
 

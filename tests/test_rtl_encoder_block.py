@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -63,13 +64,20 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(["axis_lanes.sv"], "axis_lanes", dict(IN_LANES=3))
 
 
+def cycles_file(run_name: str) -> Path:
+    """Where a run's measured cycles go: one file per run name, so concurrent runs (the cycle sweep beside the block
+    tests) do not read each other's."""
+    return build_dir() / f"{run_name}.cycles.json"
+
+
 def run(name: str = "digits", tb_env: dict | None = None, run_name: str = "sim", expect: int = EXPECTED_COCOTB_TESTS,
         extra_env: dict | None = None):
+    cycles_file(run_name).unlink(missing_ok=True)
     return rtl_backend.run_block_sim(
         test_module="test_encoder_block",
         build_dir=build_dir(name),
         parameters=CONFIGS[name],
-        extra_env=rtl_sim.tb_env(tb_env or {}) | (extra_env or {}),
+        extra_env=rtl_sim.tb_env({"CYCLES_JSON": cycles_file(run_name), **(tb_env or {})}) | (extra_env or {}),
         expect_tests=expect,
         run_name=run_name,
     )
@@ -79,7 +87,7 @@ def test_encoder_block_cocotb():
     """The block tests, then the must-fail check on the same build."""
     res = run()
     assert len(res.tests) == EXPECTED_COCOTB_TESTS and not res.failed
-    cycles = json.loads((build_dir() / "encoder_block_cycles.json").read_text())
+    cycles = json.loads(cycles_file("sim").read_text())
     assert set(cycles) == {"fetch", "kept"} and "65" in cycles["kept"]
     assert all(cycles["fetch"][n] > cycles["kept"][n] for n in cycles["kept"] if n in cycles["fetch"])
     # The harness must not pass silently: the same build run with a wrong fc2 shift register must come back failed.
@@ -94,7 +102,7 @@ def test_encoder_block_cycle_sweep():
     res = run(tb_env={"SWEEP": "1", "N_LIST": "65"}, run_name="sweep", expect=1,
               extra_env={"COCOTB_TEST_FILTER": "test_token_counts"})
     assert not res.failed
-    cycles = json.loads((build_dir() / "encoder_block_cycles.json").read_text())
+    cycles = json.loads(cycles_file("sweep").read_text())
     assert len(cycles["kept"]) == CONFIGS["digits"]["N_MAX"]
     if os.environ.get("SPVIT_PRINT_CYCLES"):
         print(cycles)

@@ -10,6 +10,8 @@ that keeps none, a sequence of the class token alone). One Verilator build (the 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -114,6 +116,19 @@ def test_harness_can_fail(runs):
     bad[0]["logits"] = bad[0]["logits"].copy()
     bad[0]["logits"][3] += 1
     assert compare(want, bad)[1] == 1
+
+
+def _mismatches_of_own_run(seed: int) -> int:
+    bundle, imgs = random_bundle(DIGITS, seed=seed), images(DIGITS, seed)
+    return compare(forward(bundle, imgs).per_image(), rtl_backend.RtlBackend(bundle).run(imgs))[1]
+
+
+def test_concurrent_runs_of_one_build_keep_their_own_jobs(require_tool):
+    """Two processes (as pytest-xdist workers) running different bundles on the same build at once each get their own
+    bundle's results: the job files in the build folder are written, run and read under its lock."""
+    require_tool("verilator")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert list(pool.map(_mismatches_of_own_run, [41, 42])) == [0, 0]
 
 
 def test_rtl_backend_refuses_what_the_cores_cannot_run():

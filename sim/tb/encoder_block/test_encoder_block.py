@@ -5,7 +5,8 @@ bundles (spvit.sim.golden.random_bundle): parameters packed by spvit.sim.block_r
 registers written through AXI4-Lite from block_regs()/rtl_reg_writes(). Every run checks bit for bit the block's
 output tokens, the class-attention row of every head (p16) and the class token's context per head, and that the
 frames end where they should. Tokens: the patch embedding of a random image for block 0 (realistic statistics), random
-int8 tokens otherwise. Measured cycles per token count go to encoder_block_cycles.json in the build folder.
+int8 tokens otherwise. Measured cycles per token count go to the JSON file SPVIT_TB_CYCLES_JSON names (default:
+encoder_block_cycles.json in the build folder).
 
 Environment: SPVIT_TB_N_LIST (token counts of test_token_counts, default "65,2,19,34"), SPVIT_TB_SWEEP=1 (also
 every n in 1..N_MAX, for the latency table), SPVIT_TB_REG_SKEW=name:delta (the must-fail check: write a wrong
@@ -31,7 +32,7 @@ N_LIST = [int(v) for v in os.environ.get("SPVIT_TB_N_LIST", "65,2,19,34").split(
 SWEEP = os.environ.get("SPVIT_TB_SWEEP", "0") == "1"
 REG_SKEW = {k: int(v) for k, v in (item.split(":") for item in os.environ.get("SPVIT_TB_REG_SKEW", "").split(",")
                                    if item)}
-CYCLES_JSON = Path("encoder_block_cycles.json")
+CYCLES_JSON = Path(os.environ.get("SPVIT_TB_CYCLES_JSON", "encoder_block_cycles.json"))
 
 
 class Model:
