@@ -62,8 +62,8 @@
 // buffered input -> x1, which goes to LN2 and into a second token buffer -> fc1 -> GELU -> fc2 -> residual with x1 ->
 // m_axis. Lane-count converters (axis_lanes.sv) join kernels of different widths. The attention phase, quadratic in n,
 // dominates for long images; the linear layers take IN * OUT / (SIMD * PE) cycles per token, the layernorms 64.
-// Measured (Verilator, the defaults below, no stalls, parameters on chip; the testbench writes them to
-// encoder_block_cycles.json in its build folder): n = 2: 767 cycles, 19: 3,589, 34: 6,079, 65: 12,928. A parameter
+// Measured (Verilator, the defaults below, no stalls, parameters on chip; sim/tb/encoder_block writes them to the
+// file SPVIT_TB_CYCLES_JSON names): n = 2: 767 cycles, 19: 3,589, 34: 6,079, 65: 12,928. A parameter
 // fetch (2,224 words for the digits model) takes about 2,500 cycles but overlaps LN1 and qkv: +725 cycles at n = 65.
 // Parallelism: SIMD x PE int8 MACs per linear layer, QK_SIMD + DH per head in attention; the defaults are for the
 // digits model (D = 64): about 450 MACs + 128 in attention. ZCU102 (2,520 DSP48E2) scale: raise SIMD/PE per layer.
