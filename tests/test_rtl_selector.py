@@ -34,9 +34,8 @@ LINT_ONLY = {
     # wide: LN over a whole head, in_proj 16 x 8, mlp 2 lanes
     "wide": dict(N_MAX=67, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=16, IN_PE=8, MLP_PE=2),
     # DeiT-Small-shaped: 6 heads of 64 channels, the bench's DeiT-Small point (spvit.bench.PRUNE_PARALLELISM)
-    "deit-small": dict(N_MAX=200, D=384, HEADS=6, SE_WIDTH=3, IN_LANES=16, LN_LANES=16, IN_PE=16, MLP_PE=4,
-                       DIVIDERS=4),
-    # one rdiv unit short of a power of two, the keep layer at one lane (MLP_PE = DH / 4 odd)
+    "deit-small": dict(N_MAX=200, D=384, HEADS=6, SE_WIDTH=3, IN_LANES=16, LN_LANES=16, IN_PE=16, MLP_PE=4),
+    # a divider count that is not a power of two, the keep layer at one lane (MLP_PE = DH / 4, odd)
     "odd": dict(N_MAX=20, D=48, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=4, IN_PE=6, MLP_PE=3, DIVIDERS=3),
 }
 

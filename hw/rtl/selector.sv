@@ -34,8 +34,8 @@
 // The next image's pass 1 starts once the last score has left.
 // Cycles per image, roughly: pass 1 n * max(layernorm's 64 / LN_DIVIDERS per token, D / LN_LANES,
 // H * DH * DH / (LN_LANES * IN_PE)); then
-// D/2 / DIVIDERS * 9 for g; pass 2 n * max(H * DH * DH / (2 IN_PE MLP_PE), 2 H DH / (4 KEEP_SIMD), 20 / DIVIDERS for
-// the combiner).
+// D/2 / DIVIDERS * 9 for g; pass 2 n * max(H * DH * DH / (2 IN_PE MLP_PE), H DH / (4 KEEP_SIMD) for the
+// keep layer, 20 / DIVIDERS for the combiner).
 // Parallelism: LN_LANES (LN lanes = in_proj SIMD; divides DH; power of two), IN_PE (in_proj PE = its GELU's lanes =
 // mlp1 SIMD; divides DH/2), MLP_PE (mlp1 PE = mlp2 SIMD and PE; divides DH/4), LN_DIVIDERS (layernorm's division
 // units, with two token buffers each), DIVIDERS (rdiv units of the global context and of the combiner, taking
