@@ -460,7 +460,7 @@ KERNELS: dict[str, Kernel] = {
                          {"N_MAX": 200, "D": 192, "PARALLEL": 16, "DIVIDERS": 16, "SCORE_WIDTH": 16}),
     "selector": Kernel("selector", ("hw/rtl/selector.sv",),
                        {"N_MAX": 200, "D": 192, "HEADS": 3, "SE_WIDTH": 1, "IN_LANES": 16, "LN_LANES": 8, "IN_PE": 8,
-                        "MLP_PE": 4, "LN_DIVIDERS": 1, "DIVIDERS": 1}),
+                        "MLP_PE": 4, "MLP1_PE": 4, "LN_DIVIDERS": 1, "DIVIDERS": 1}),
     "prune_stage": Kernel("prune_stage", ("hw/rtl/prune_stage.sv",),
                           {"N_MAX": 200, "D": 192, "LANES": 16, "K_MAX": 200, "TAIL_MAX": 3, "DIVIDERS": 16,
                            "SCORER": 1, "HEADS": 3, "SEL_SE_WIDTH": 1, "SEL_LN_LANES": 8, "SEL_IN_PE": 8,

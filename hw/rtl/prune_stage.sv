@@ -73,6 +73,7 @@ module prune_stage #(
     parameter int SEL_LN_LANES = 8,
     parameter int SEL_IN_PE = 4,
     parameter int SEL_MLP_PE = 2,
+    parameter int SEL_MLP1_PE = SEL_MLP_PE,
     parameter int SEL_LN_DIVIDERS = 1,
     parameter int SEL_DIVIDERS = 1,  // the selector's rdiv units (global context, combiner); divides D / 2
     parameter int ASVIT_DIVIDERS = 1,   // asvit_score's rdiv units (SCORER = 2)
@@ -302,6 +303,7 @@ if (SCORER == 1) begin : g_selector
         .LN_LANES(SEL_LN_LANES),
         .IN_PE(SEL_IN_PE),
         .MLP_PE(SEL_MLP_PE),
+        .MLP1_PE(SEL_MLP1_PE),
         .LN_DIVIDERS(SEL_LN_DIVIDERS),
         .DIVIDERS(SEL_DIVIDERS)
     ) selector_inst (
@@ -366,7 +368,7 @@ end else if (SCORER == 2) begin : g_asvit
     wire unused_asvit = &{1'b0, s_axis_score_tdata, s_axis_score_tvalid, s_axis_score_tlast, s_axis_prm_tdata,
                           s_axis_prm_tvalid, s_axis_prm_tlast, r_eps_lo_reg, r_eps_hi_reg, r_shifts0_reg,
                           r_shifts1_reg, 32'(SEL_SE_WIDTH), 32'(SEL_LN_LANES), 32'(SEL_IN_PE), 32'(SEL_MLP_PE),
-                          32'(SEL_LN_DIVIDERS), 32'(SEL_DIVIDERS)};
+                          32'(SEL_MLP1_PE), 32'(SEL_LN_DIVIDERS), 32'(SEL_DIVIDERS)};
 end else begin : g_stream
     assign sel_s_tready = 1'b1;
     assign sc_tdata = s_axis_score_tdata;
@@ -378,7 +380,8 @@ end else begin : g_stream
     assign s_axis_p16_tready = 1'b0;
     wire unused_sel = &{1'b0, s_axis_prm_tdata, s_axis_prm_tvalid, s_axis_prm_tlast, r_eps_lo_reg, r_eps_hi_reg,
                         r_shifts0_reg, r_shifts1_reg, 32'(SEL_SE_WIDTH), 32'(SEL_LN_LANES), 32'(SEL_IN_PE),
-                        32'(SEL_MLP_PE), 32'(SEL_LN_DIVIDERS), 32'(SEL_DIVIDERS), 32'(ASVIT_DIVIDERS),
+                        32'(SEL_MLP_PE), 32'(SEL_MLP1_PE), 32'(SEL_LN_DIVIDERS), 32'(SEL_DIVIDERS),
+                        32'(ASVIT_DIVIDERS),
                         s_axis_ctx_tdata,
                         s_axis_ctx_tvalid, s_axis_ctx_tlast,
                         s_axis_p16_tdata, s_axis_p16_tvalid, s_axis_p16_tlast};

@@ -26,19 +26,21 @@
 //
 // Hardware (two passes, as the HLS twin): pass 1 streams every token through IN_LANES -> LN_LANES lanes (axis_lanes),
 // layernorm, in_proj (one MAC array over the H head slices) and the GELU table; the u beats of each head update the
-// column sums of the second half (registers), the row sum whose rdiv by DH gives a[j, h] (one divider, overlapped with
-// the stream), and the first half of u goes into a token buffer. After tlast: D/2 rdiv divisions by n give g. Pass 2
-// streams per token and head the features (u half from the buffer, g from registers) through mlp1 -> GELU -> mlp2 ->
-// GELU -> keep -> sigmoid, and in parallel a[j] (a second buffer) through se1 -> GELU -> se2 -> sigmoid; a combiner
-// waits for the H keep probabilities and the head weights of a token and divides (rdiv, 17 cycles) into its score.
-// The next image's pass 1 starts once the last score has left.
+// column sums of the second half (registers), the row sum whose rdiv by DH gives a[j, h] (a rounding shift when DH is
+// a power of two; else one divider, 8 cycles per head, overlapped with the stream), and the first half of u goes into
+// a token buffer. After tlast: D/2 rdiv divisions by n give g. Pass 2 streams per token and head the features (u half
+// from the buffer, g from registers) through mlp1 -> GELU -> mlp2 -> GELU -> keep -> sigmoid, and in parallel a[j] (a
+// second buffer) through se1 -> GELU -> se2 -> sigmoid; a combiner waits for the H keep probabilities and the head
+// weights of a token and divides (rdiv, 17 cycles) into its score. The next image's pass 1 starts once the last score
+// has left.
 // Cycles per image, roughly: pass 1 n * max(layernorm's 64 / LN_DIVIDERS per token, D / LN_LANES,
-// H * DH * DH / (LN_LANES * IN_PE)); then
-// D/2 / DIVIDERS * 9 for g; pass 2 n * max(H * DH * DH / (2 IN_PE MLP_PE), H DH / (4 KEEP_SIMD) for the
-// keep layer, 20 / DIVIDERS for the combiner).
+// H * DH * DH / (LN_LANES * IN_PE), 8 H when DH is not a power of two); then
+// D/2 / DIVIDERS * 9 for g; pass 2 n * max(H * DH / IN_PE for its input, H * DH * DH / (2 IN_PE MLP1_PE) for mlp1,
+// H * DH * DH / (8 MLP_PE^2) for mlp2, H DH / (4 KEEP_SIMD) for the keep layer, 20 / DIVIDERS for the combiner).
 // Parallelism: LN_LANES (LN lanes = in_proj SIMD; divides DH; power of two), IN_PE (in_proj PE = its GELU's lanes =
-// mlp1 SIMD; divides DH/2), MLP_PE (mlp1 PE = mlp2 SIMD and PE; divides DH/4), LN_DIVIDERS (layernorm's division
-// units, with two token buffers each), DIVIDERS (rdiv units of the global context and of the combiner, taking
+// mlp1 SIMD; divides DH/2), MLP1_PE (mlp1 PE; divides DH/2; an axis_lanes passes its beats on to mlp2 at MLP_PE
+// lanes), MLP_PE (mlp2 SIMD and PE; divides DH/4), LN_DIVIDERS (layernorm's division units, with two token buffers
+// each), DIVIDERS (rdiv units of the global context and of the combiner, taking
 // channels / tokens in turn; divides D/2). The keep layer takes KEEP_SIMD = MLP_PE lanes, or half of them (an
 // axis_lanes in between) when MLP_PE = DH/4: linear_per_head.sv tells the heads apart by the weight address, so it
 // needs at least two weight words per head.
@@ -55,7 +57,8 @@ module selector #(
     parameter int IN_LANES = 16,     // int8 channels per s_axis beat; divides D
     parameter int LN_LANES = 8,      // layernorm lanes = in_proj SIMD
     parameter int IN_PE = 4,         // in_proj output lanes = mlp1 SIMD
-    parameter int MLP_PE = 2,        // mlp1 / mlp2 output lanes, mlp2 / keep SIMD
+    parameter int MLP_PE = 2,        // mlp2 output lanes, mlp2 / keep SIMD
+    parameter int MLP1_PE = MLP_PE,  // mlp1 output lanes (its GELU's lanes); MLP_PE of them go on to mlp2
     parameter int LN_DIVIDERS = 1,   // layernorm division units (64 / LN_DIVIDERS cycles per token at most)
     parameter int DIVIDERS = 1,      // rdiv units of the global context and of the combiner; divides D / 2
     parameter int EPS_WIDTH = 41,    // LayerNorm E port width
@@ -128,6 +131,10 @@ end
 if (MLP_PE < 1 || (DH / 4) % MLP_PE != 0 || (H > 1 && DH / 4 < 2)) begin : g_check_mlp_pe
     $fatal(1, "selector: MLP_PE (%0d) must divide D / HEADS / 4 (%0d), which must be >= 2 with HEADS > 1", MLP_PE,
            DH / 4);
+end
+if (MLP1_PE < 1 || HALF % MLP1_PE != 0 || (MLP1_PE % MLP_PE != 0 && MLP_PE % MLP1_PE != 0)) begin : g_check_mlp1_pe
+    $fatal(1, "selector: MLP1_PE (%0d) must divide D / HEADS / 2 (%0d), and it or MLP_PE (%0d) the other", MLP1_PE,
+           HALF, MLP_PE);
 end
 if (DIVIDERS < 1 || (D / 2) % DIVIDERS != 0) begin : g_check_dividers
     $fatal(1, "selector: DIVIDERS (%0d) must divide D / 2 (%0d)", DIVIDERS, D / 2);
@@ -220,6 +227,7 @@ axis_lanes #(
 lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_LANES)) gamma_mem_inst (
     .clk(clk),
     .rst(rst),
+    .set_sel(1'b0),
     .wr_clear(prm_loaded),
     .wr_en(prm_word_en && int'(prm_sel) == P_GAMMA),
     .wr_data(prm_word),
@@ -231,6 +239,7 @@ lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_LANES)) gamma_mem_inst (
 lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(LN_LANES)) beta_mem_inst (
     .clk(clk),
     .rst(rst),
+    .set_sel(1'b0),
     .wr_clear(prm_loaded),
     .wr_en(prm_word_en && int'(prm_sel) == P_BETA),
     .wr_data(prm_word),
@@ -299,6 +308,7 @@ logic                  u_tvalid, u_tready, u_tlast;
 lut #(.PARALLEL(IN_PE)) in_act_inst (
     .clk(clk),
     .rst(rst),
+    .set_sel(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_IN + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -313,7 +323,7 @@ lut #(.PARALLEL(IN_PE)) in_act_inst (
 );
 
 // tlast of the internal streams: pass 1's comes with u; pass 2 counts tokens instead.
-logic [12:0] spare_tlast;
+logic [13:0] spare_tlast;
 wire unused_tlast = &{1'b0, spare_tlast};
 
 // ---- image control ---------------------------------------------------------------------------------------------
@@ -368,20 +378,42 @@ always_comb begin
     pooled_word[pd_head_reg] = pd_quotient;
 end
 
-rdiv #(
-    .N_WIDTH(ROW_WIDTH),
-    .D_WIDTH($clog2(DH + 1)),
-    .Q_WIDTH(8)
-) pooled_div_inst (
-    .clk(clk),
-    .rst(rst),
-    .start(pd_start),
-    .dividend(pd_dividend),
-    .divisor($clog2(DH + 1)'(DH)),
-    .busy(pd_busy),
-    .done(pd_done),
-    .quotient(pd_quotient)
-);
+if ((DH & (DH - 1)) == 0) begin : g_pooled_shift
+    // rdiv(n, 2^m) = floor((2 n + 2^m) / 2^(m+1)) = (n + 2^(m-1)) >>> m: one cycle, where the sequential divider's
+    // Q_WIDTH cycles per head would bound pass 1 (H of them per token).
+    localparam int M = $clog2(DH);
+    logic                    done_reg;
+    logic signed [7:0]       quot_reg;
+    logic signed [ROW_WIDTH-1:0] rounded;
+    assign rounded = pd_dividend + ROW_WIDTH'(DH / 2);
+    always_ff @(posedge clk) begin
+        done_reg <= pd_start;
+        if (pd_start) begin
+            quot_reg <= 8'(rounded >>> M);
+        end
+        if (rst) begin
+            done_reg <= 1'b0;
+        end
+    end
+    assign pd_busy = 1'b0;
+    assign pd_done = done_reg;
+    assign pd_quotient = quot_reg;
+end else begin : g_pooled_div
+    rdiv #(
+        .N_WIDTH(ROW_WIDTH),
+        .D_WIDTH($clog2(DH + 1)),
+        .Q_WIDTH(8)
+    ) pooled_div_inst (
+        .clk(clk),
+        .rst(rst),
+        .start(pd_start),
+        .dividend(pd_dividend),
+        .divisor($clog2(DH + 1)'(DH)),
+        .busy(pd_busy),
+        .done(pd_done),
+        .quotient(pd_quotient)
+    );
+end
 
 token_buffer #(
     .WIDTH(IN_PE * 8),
@@ -474,8 +506,10 @@ assign f_tvalid = f_open && (!f_from_u || ubuf_m_tvalid);
 assign ubuf_m_tready = f_open && f_from_u && f_tready;
 wire f_beat = f_tvalid && f_tready;
 
-logic [MLP_PE-1:0][7:0] m1_tdata, a1_tdata, m2_tdata, a2_tdata;
-logic                   m1_tvalid, m1_tready, a1_tvalid, a1_tready, m2_tvalid, m2_tready, a2_tvalid, a2_tready;
+logic [MLP1_PE-1:0][7:0] m1_tdata, a1_tdata;
+logic [MLP_PE-1:0][7:0] m2in_tdata, m2_tdata, a2_tdata;
+logic                   m1_tvalid, m1_tready, a1_tvalid, a1_tready, m2in_tvalid, m2in_tready;
+logic                   m2_tvalid, m2_tready, a2_tvalid, a2_tready;
 logic [KEEP_SIMD-1:0][7:0] kin_tdata;
 logic                   kin_tvalid, kin_tready;
 logic [7:0]             kl_tdata, kp_tdata;
@@ -486,7 +520,7 @@ linear_per_head #(
     .IN_DIM(DH),
     .OUT_DIM(DH / 2),
     .SIMD(IN_PE),
-    .PE(MLP_PE),
+    .PE(MLP1_PE),
     .SHIFT_WIDTH(SHIFT_WIDTH)
 ) mlp1_inst (
     .clk(clk),
@@ -506,9 +540,10 @@ linear_per_head #(
     .b_load_data(prm_elem)
 );
 
-lut #(.PARALLEL(MLP_PE)) mlp1_act_inst (
+lut #(.PARALLEL(MLP1_PE)) mlp1_act_inst (
     .clk(clk),
     .rst(rst),
+    .set_sel(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_MLP1 + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -522,6 +557,23 @@ lut #(.PARALLEL(MLP_PE)) mlp1_act_inst (
     .m_axis_tlast(spare_tlast[3])
 );
 
+axis_lanes #(
+    .LANE_WIDTH(8),
+    .IN_LANES(MLP1_PE),
+    .OUT_LANES(MLP_PE)
+) mlp2_lanes_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(a1_tdata),
+    .s_axis_tvalid(a1_tvalid),
+    .s_axis_tready(a1_tready),
+    .s_axis_tlast(1'b0),
+    .m_axis_tdata(m2in_tdata),
+    .m_axis_tvalid(m2in_tvalid),
+    .m_axis_tready(m2in_tready),
+    .m_axis_tlast(spare_tlast[13])
+);
+
 linear_per_head #(
     .HEADS(H),
     .IN_DIM(DH / 2),
@@ -533,9 +585,9 @@ linear_per_head #(
     .clk(clk),
     .rst(rst),
     .shift(mlp2_shift),
-    .s_axis_tdata(a1_tdata),
-    .s_axis_tvalid(a1_tvalid),
-    .s_axis_tready(a1_tready),
+    .s_axis_tdata(m2in_tdata),
+    .s_axis_tvalid(m2in_tvalid),
+    .s_axis_tready(m2in_tready),
     .s_axis_tlast(1'b0),
     .m_axis_tdata(m2_tdata),
     .m_axis_tvalid(m2_tvalid),
@@ -550,6 +602,7 @@ linear_per_head #(
 lut #(.PARALLEL(MLP_PE)) mlp2_act_inst (
     .clk(clk),
     .rst(rst),
+    .set_sel(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_MLP2 + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -608,6 +661,7 @@ linear_per_head #(
 lut #(.PARALLEL(1)) keep_act_inst (
     .clk(clk),
     .rst(rst),
+    .set_sel(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_KEEP + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -658,6 +712,7 @@ linear_per_head #(
 lut #(.PARALLEL(HS)) se1_act_inst (
     .clk(clk),
     .rst(rst),
+    .set_sel(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_SE1 + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -699,6 +754,7 @@ linear_per_head #(
 lut #(.PARALLEL(H)) se2_act_inst (
     .clk(clk),
     .rst(rst),
+    .set_sel(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_SE2 + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),

@@ -1,8 +1,8 @@
 """cocotb testbench for hw/rtl/selector.sv: every score checked against the golden SPViT selector (§8.2).
 
 Run from tests/test_rtl_selector.py, which builds with Verilator and passes the build's parameters here through
-SPVIT_TB_* environment variables. The selector's parameters are those of random digits-shaped bundles
-(spvit.sim.golden.random_bundle(load_config("digits"), seed).selector(stage)); they are streamed into s_axis_prm as the
+SPVIT_TB_* environment variables. The selector's parameters are those of random bundles of the digits config reshaped
+to the build's D and HEADS (spvit.sim.golden.random_bundle(cfg, seed).selector(stage)); they are streamed into s_axis_prm as the
 128-bit words of the HLS m_axi layout (spvit.sim.prune_regs.selector_param_bytes: pack_words in the order of
 HlsBackend._block_arrays' selector part) and the eps / shift ports are set from the same SelectorParams. Each image
 (n random int8 tokens, n in 1 .. N_MAX, tlast on its last beat) must come back as exactly n uint16 scores equal to
@@ -41,15 +41,14 @@ GOLDEN_KEEP_SHIFT_OFFSET = setting("GOLDEN_KEEP_SHIFT_OFFSET", 0)
 
 
 def selector_params(seed: int):
-    """A digits-shaped bundle's selector (stage 0 or 1 by seed parity)."""
-    cfg = load_config("digits")
-    assert cfg.embed_dim == D and cfg.num_heads == HEADS, "the testbench builds digits-shaped selectors"
+    """The selector of a random bundle of the digits config at the build's D and HEADS (stage 0 or 1 by seed parity)."""
+    cfg = dataclasses.replace(load_config("digits"), embed_dim=D, num_heads=HEADS)
     bundle = random_bundle(cfg, seed)
     return bundle.selector(seed % cfg.num_stages)
 
 
 def stress_params(seed: int):
-    """A digits-shaped selector with full-range random weights, random tables (every lookup address matters, sigmoid
+    """A selector of the build's shape with full-range random weights, random tables (every lookup address matters, sigmoid
     tables with zeros: all-zero head weights happen) and shifts that saturate a fair share of each layer's outputs."""
     rng = np.random.default_rng(seed)
     base = selector_params(seed)
