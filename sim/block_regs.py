@@ -134,6 +134,7 @@ RTL_REGS = {
     "info0": 0x8C,        # D | MLP hidden << 16
     "info1": 0x90,        # N_MAX | H << 16
     "param_words": 0x94,  # 128-bit parameter words a block fetches
+    "param_sets": 0x98,   # parameter sets the core keeps on chip (PARAM_SETS)
 }
 RTL_CTRL = {"ap_start": 1, "ap_done": 2, "ap_idle": 4, "ap_ready": 8}
 RTL_FLAGS = {"cls_out": 1, "reload": 2}

@@ -19,8 +19,9 @@ def test_design_points_are_legal_and_fit_the_dsp_budget(name):
     cfg = load_config(name)
     bp = B.effective_block(B.block_parameters(cfg))
     assert bp["N_MAX"] == 1 + cfg.num_patches + cfg.num_stages
-    for key in B.PARALLEL_KEYS:  # linear_wmem / lane_mem need powers of two
+    for key in set(B.PARALLEL_KEYS) - {"PARAM_SETS"}:  # linear_wmem / lane_mem need powers of two
         assert bp[key] & (bp[key] - 1) == 0, key
+    assert 1 <= bp["PARAM_SETS"] <= cfg.depth
     assert cfg.embed_dim % bp["QKV_PE"] == 0 and cfg.head_dim % bp["QK_SIMD"] == 0
     # packed linear arrays pair their PEs; the block's multipliers leave room for the rest of the DSP48E2
     assert all(bp[k] % bp["LINEAR_MACS_PER_DSP"] == 0 for k in ("QKV_PE", "PROJ_PE", "FC1_PE", "FC2_PE"))

@@ -19,20 +19,21 @@ TOP = rtl_backend.TOP
 SOURCES = rtl_backend.SOURCES
 HELPERS = {
     "lane_mem": [dict(N=64, LANE_WIDTH=16, RD_LANES=8), dict(N=64, LANE_WIDTH=32, RD_LANES=2),
-                 dict(N=256, LANE_WIDTH=8, RD_LANES=32)],
+                 dict(N=256, LANE_WIDTH=8, RD_LANES=32), dict(N=64, LANE_WIDTH=32, RD_LANES=4, SETS=6)],
     "linear_wmem": [dict(IN_DIM=64, OUT_DIM=192, SIMD=16, PE=8), dict(IN_DIM=128, OUT_DIM=64, SIMD=32, PE=4),
-                    dict(IN_DIM=64, OUT_DIM=64, SIMD=8, PE=2)],
+                    dict(IN_DIM=64, OUT_DIM=64, SIMD=8, PE=2), dict(IN_DIM=64, OUT_DIM=64, SIMD=16, PE=4, SETS=3)],
     "axis_lanes": [dict(IN_LANES=4, OUT_LANES=16), dict(IN_LANES=64, OUT_LANES=16), dict(IN_LANES=8, OUT_LANES=8)],
     "token_buffer": [dict(WIDTH=128, DEPTH=268)],
     "axi_param_loader": [dict(ADDR_WIDTH=40, COUNT_WIDTH=12), dict(ADDR_WIDTH=32, MAX_BURST=16, MAX_OUTSTANDING=1)],
 }
-# cocotb tests in sim/tb/encoder_block/test_encoder_block.py: test_token_counts, test_stalls, test_reset_mid_run
-EXPECTED_COCOTB_TESTS = 3
+# cocotb tests in sim/tb/encoder_block/test_encoder_block.py: test_token_counts, test_stalls, test_parameter_sets,
+# test_reset_mid_run
+EXPECTED_COCOTB_TESTS = 4
 
 # The one build: the digits model (D 64, H 4, MLP 128, N_MAX 67 = 1 + 64 patches + 2 package tokens) with the default
-# parallelism, in the folder the rtl backend uses for that model (so `spvit simulate --backend rtl` reuses it).
+# parallelism and a parameter set per block (the bench's digits point, spvit.bench.BLOCK_PARALLELISM).
 DIGITS = load_config("digits")
-CONFIGS = {"digits": rtl_backend.block_parameters(DIGITS)}
+CONFIGS = {"digits": dict(rtl_backend.block_parameters(DIGITS), PARAM_SETS=DIGITS.depth)}
 # another parallelism for lint only (the knobs must elaborate): narrower layernorm, wider and narrower MAC arrays
 LINT_ONLY = {
     "digits-alt": dict(D=64, H=4, M=128, N_MAX=67, LN_PARALLEL=16, QKV_SIMD=32, QKV_PE=4, PROJ_SIMD=8, PROJ_PE=2,
@@ -44,7 +45,7 @@ LINT_ONLY = {
 
 def build_dir(name: str = "digits"):
     assert name == "digits"
-    return rtl_backend.default_build_dir(DIGITS)
+    return rtl_sim.build_root() / f"{rtl_backend.default_build_dir(DIGITS).name}-sets{DIGITS.depth}"
 
 
 @pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])

@@ -24,10 +24,12 @@
 // Parameters: `param_words` 128-bit words at byte address {weights_hi, weights_lo} (16-byte aligned) in the order of
 // encoder_block.hpp load_block_params(): norm1 G (int16), B (int32), qkv W (int8 [3D, D] row-major), bias (int32),
 // proj W, bias, norm2 G, B, fc1 W, bias, the GELU table (256 int8), fc2 W, bias; every array starts on a word, lanes
-// little-endian (spvit.sim.hls_kernels.pack_words / spvit.sim.block_regs.pack_blocks). They are fetched at ap_start
-// unless they are still on chip: the last fetch completed without an AXI error from the same address and
-// flags.reload is 0 (the host sets reload when it rewrote the words in place). Each layer starts as soon as its own
-// parameters have arrived, so the fetch overlaps LN1 and qkv.
+// little-endian (spvit.sim.hls_kernels.pack_words / spvit.sim.block_regs.pack_blocks). The core keeps PARAM_SETS
+// parameter sets on chip, each tagged with the address it was fetched from. They are fetched at ap_start unless a set
+// holds them: its fetch from the same address completed without an AXI error and flags.reload is 0 (the host sets
+// reload when it rewrote the words in place); a new address takes the sets in turn (round robin), a reset forgets
+// them all. With a set per block (PARAM_SETS >= depth) a model fetches its parameters once, in its first image.
+// Each layer starts as soon as its own parameters have arrived, so a fetch overlaps LN1 and qkv.
 //
 // Registers (AXI4-Lite, 32 bits, byte offsets; spvit.sim.block_regs.RTL_REGS holds the same map, block_regs() and
 // rtl_reg_writes() derive every value from a bundle). Hold them while a run is in flight.
@@ -50,7 +52,7 @@
 //   0x84 load_cycles  cycles of that run spent fetching parameters (0 when they stayed on chip)
 //   0x88 status       bit0 framing_error, bit1 axi_error (a read response was not OKAY), bit2 params_valid
 //   0x8C info0        D | MLP hidden << 16         0x90 info1       N_MAX | H << 16
-//   0x94 param_words  words fetched per block
+//   0x94 param_words  words fetched per block        0x98 param_sets  PARAM_SETS
 //   Shifts and fracs are two's complement; only their low bits reach the kernels (7 bits; 6 for the residual fracs,
 //   which residual_add.sv takes as fracs in [-8, 16] rather than as shifts), enough for every value the contract
 //   allows.
@@ -89,6 +91,8 @@ module encoder_block #(
     parameter int QK_SIMD = 16,       // attention: products per cycle of a logit (divides D / H)
     parameter int LINEAR_MACS_PER_DSP = 1, // qkv, proj, fc1, fc2: int8 products per DSP48E2, 1 or 2 (linear.sv
                                       // MACS_PER_DSP: neighbouring PEs share one; every *_PE even)
+    parameter int PARAM_SETS = 1,     // parameter sets kept on chip, each tagged with its address (a model whose
+                                      // blocks all fit runs without fetching after its first image)
     parameter int ADDR_WIDTH = 40,    // m_axi byte address width
     parameter int AXIL_ADDR_WIDTH = 8 // s_axil byte address width
 ) (
@@ -251,7 +255,8 @@ axil_reg_if #(
 logic [N_CFG-1:0][31:0] cfg_reg;
 logic                   start_pending_reg, running_reg, done_reg;
 logic [31:0]            cycles_reg, load_cycles_reg;
-logic                   framing_error_reg, axi_error_reg, params_valid_reg;
+logic                   framing_error_reg, axi_error_reg;
+logic                   params_valid;       // the run's set holds its parameters
 
 // Named fields of the configuration registers.
 wire [31:0]             r_n = cfg_reg[0];
@@ -295,10 +300,11 @@ always_comb begin
             AXIL_ADDR_WIDTH'('h00): reg_rd_data = {28'd0, ap_idle, ap_idle, done_reg, start_pending_reg || running_reg};
             AXIL_ADDR_WIDTH'('h80): reg_rd_data = cycles_reg;
             AXIL_ADDR_WIDTH'('h84): reg_rd_data = load_cycles_reg;
-            AXIL_ADDR_WIDTH'('h88): reg_rd_data = {29'd0, params_valid_reg, axi_error_reg, framing_error_reg};
+            AXIL_ADDR_WIDTH'('h88): reg_rd_data = {29'd0, params_valid, axi_error_reg, framing_error_reg};
             AXIL_ADDR_WIDTH'('h8C): reg_rd_data = {16'(M), 16'(D)};
             AXIL_ADDR_WIDTH'('h90): reg_rd_data = {16'(H), 16'(N_MAX)};
             AXIL_ADDR_WIDTH'('h94): reg_rd_data = 32'(PARAM_WORDS);
+            AXIL_ADDR_WIDTH'('h98): reg_rd_data = 32'(PARAM_SETS);
             default: reg_rd_data = '0;
         endcase
     end
@@ -326,7 +332,6 @@ logic [BEAT_CNT_WIDTH-1:0] in_count_reg, out_count_reg;
 logic [H-1:0]              p16_rows_reg;       // heads whose class row has left (or was dropped)
 logic [H_WIDTH:0]          ctx_sent_reg;       // class-context beats sent
 logic                      ctx_captured_reg;   // the class token's context is in cls_ctx_reg
-logic [ADDR_WIDTH-1:0]     loaded_base_reg;
 logic [PW_WIDTH-1:0]       words_in_reg;       // parameter words on chip for this run
 
 logic                      loader_start, loader_busy, loader_done, loader_error;
@@ -336,7 +341,29 @@ wire                       pw_fire = pw_tvalid && pw_tready;
 
 wire [31:0]                n_clamped = r_n == 0 ? 32'd1 : (r_n > 32'(N_MAX) ? 32'(N_MAX) : r_n);
 wire [ADDR_WIDTH-1:0]      base_addr = r_weights[ADDR_WIDTH-1:0];
-wire                       need_load = !params_valid_reg || base_addr != loaded_base_reg || r_flags[1];
+
+// Parameter sets: each holds the words of one address (its tag). A run uses the set tagged with its address, and
+// fetches into it when it is not valid or flags.reload is set; an address no set holds takes the sets in turn.
+localparam int SET_WIDTH = PARAM_SETS > 1 ? $clog2(PARAM_SETS) : 1;
+logic [PARAM_SETS-1:0]                 set_used_reg, set_valid_reg;
+logic [PARAM_SETS-1:0][ADDR_WIDTH-1:0] set_tag_reg;
+logic [SET_WIDTH-1:0]                  set_reg;     // the set of this run (written and read)
+logic [SET_WIDTH-1:0]                  victim_reg;  // the next set to take for a new address
+logic                                  tag_hit;
+logic [SET_WIDTH-1:0]                  hit_set;
+
+always_comb begin
+    tag_hit = 1'b0;
+    hit_set = '0;
+    for (int s = 0; s < PARAM_SETS; s++) begin
+        if (set_used_reg[s] && set_tag_reg[s] == base_addr) begin
+            tag_hit = 1'b1;
+            hit_set = SET_WIDTH'(s);
+        end
+    end
+end
+assign params_valid = set_valid_reg[set_reg];
+wire                       need_load = !(tag_hit && set_valid_reg[hit_set]) || r_flags[1];
 wire                       run_start = start_pending_reg && !running_reg;
 wire                       all_out = out_count_reg == total_reg;
 wire                       side_done = &p16_rows_reg && (!cls_out_reg || ctx_sent_reg == (H_WIDTH+1)'(H));
@@ -365,11 +392,18 @@ always_ff @(posedge clk) begin
         total_reg <= BEAT_CNT_WIDTH'(n_clamped * BEATS);
         cls_out_reg <= r_flags[0];
         framing_error_reg <= 1'b0;
+        set_reg <= tag_hit ? hit_set : victim_reg;
         if (need_load) begin
-            params_valid_reg <= 1'b0;
             axi_error_reg <= 1'b0;
-            loaded_base_reg <= base_addr;
             words_in_reg <= '0;
+            if (tag_hit) begin
+                set_valid_reg[hit_set] <= 1'b0;
+            end else begin
+                set_used_reg[victim_reg] <= 1'b1;
+                set_valid_reg[victim_reg] <= 1'b0;
+                set_tag_reg[victim_reg] <= base_addr;
+                victim_reg <= int'(victim_reg) == PARAM_SETS - 1 ? '0 : victim_reg + 1'b1;
+            end
         end else begin
             words_in_reg <= PW_WIDTH'(PARAM_WORDS);
         end
@@ -378,7 +412,7 @@ always_ff @(posedge clk) begin
         words_in_reg <= words_in_reg + 1'b1;
     end
     if (loader_done) begin
-        params_valid_reg <= !loader_error;
+        set_valid_reg[set_reg] <= !loader_error;
         axi_error_reg <= loader_error;
     end
     if (run_end) begin
@@ -395,7 +429,10 @@ always_ff @(posedge clk) begin
         cls_out_reg <= 1'b0;
         framing_error_reg <= 1'b0;
         axi_error_reg <= 1'b0;
-        params_valid_reg <= 1'b0;
+        set_used_reg <= '0;
+        set_valid_reg <= '0;
+        set_reg <= '0;
+        victim_reg <= '0;
         words_in_reg <= '0;
     end
 end
@@ -503,20 +540,20 @@ logic [LN_ADDR_WIDTH-1:0]          ln1_param_addr, ln2_param_addr;
 logic [LN_PARALLEL-1:0][15:0]      ln1_gamma, ln2_gamma;
 logic [LN_PARALLEL-1:0][31:0]      ln1_beta, ln2_beta;
 
-lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_PARALLEL)) ln1_g_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_ln1g), .wr_data(pw_tdata),
+lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_PARALLEL), .SETS(PARAM_SETS)) ln1_g_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_ln1g), .wr_data(pw_tdata),
     .rd_en(ln1_param_en), .rd_addr(ln1_param_addr), .rd_data(ln1_gamma)
 );
-lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(LN_PARALLEL)) ln1_b_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_ln1b), .wr_data(pw_tdata),
+lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(LN_PARALLEL), .SETS(PARAM_SETS)) ln1_b_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_ln1b), .wr_data(pw_tdata),
     .rd_en(ln1_param_en), .rd_addr(ln1_param_addr), .rd_data(ln1_beta)
 );
-lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_PARALLEL)) ln2_g_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_ln2g), .wr_data(pw_tdata),
+lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_PARALLEL), .SETS(PARAM_SETS)) ln2_g_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_ln2g), .wr_data(pw_tdata),
     .rd_en(ln2_param_en), .rd_addr(ln2_param_addr), .rd_data(ln2_gamma)
 );
-lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(LN_PARALLEL)) ln2_b_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_ln2b), .wr_data(pw_tdata),
+lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(LN_PARALLEL), .SETS(PARAM_SETS)) ln2_b_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_ln2b), .wr_data(pw_tdata),
     .rd_en(ln2_param_en), .rd_addr(ln2_param_addr), .rd_data(ln2_beta)
 );
 
@@ -547,36 +584,36 @@ logic [FC2_PE-1:0][FC2_SIMD-1:0][7:0] fc2_w_data;
 logic [FC2_BA-1:0]                  fc2_b_addr;
 logic [FC2_PE-1:0][31:0]            fc2_b_data;
 
-linear_wmem #(.IN_DIM(D), .OUT_DIM(3 * D), .SIMD(QKV_SIMD), .PE(QKV_PE)) qkv_w_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_qkvw), .wr_data(pw_tdata),
+linear_wmem #(.IN_DIM(D), .OUT_DIM(3 * D), .SIMD(QKV_SIMD), .PE(QKV_PE), .SETS(PARAM_SETS)) qkv_w_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_qkvw), .wr_data(pw_tdata),
     .rd_addr(qkv_w_addr), .rd_data(qkv_w_data)
 );
-lane_mem #(.N(3 * D), .LANE_WIDTH(32), .RD_LANES(QKV_PE)) qkv_b_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_qkvb), .wr_data(pw_tdata),
+lane_mem #(.N(3 * D), .LANE_WIDTH(32), .RD_LANES(QKV_PE), .SETS(PARAM_SETS)) qkv_b_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_qkvb), .wr_data(pw_tdata),
     .rd_en(1'b1), .rd_addr(qkv_b_addr), .rd_data(qkv_b_data)
 );
-linear_wmem #(.IN_DIM(D), .OUT_DIM(D), .SIMD(PROJ_SIMD), .PE(PROJ_PE)) proj_w_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_projw), .wr_data(pw_tdata),
+linear_wmem #(.IN_DIM(D), .OUT_DIM(D), .SIMD(PROJ_SIMD), .PE(PROJ_PE), .SETS(PARAM_SETS)) proj_w_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_projw), .wr_data(pw_tdata),
     .rd_addr(proj_w_addr), .rd_data(proj_w_data)
 );
-lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(PROJ_PE)) proj_b_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_projb), .wr_data(pw_tdata),
+lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(PROJ_PE), .SETS(PARAM_SETS)) proj_b_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_projb), .wr_data(pw_tdata),
     .rd_en(1'b1), .rd_addr(proj_b_addr), .rd_data(proj_b_data)
 );
-linear_wmem #(.IN_DIM(D), .OUT_DIM(M), .SIMD(FC1_SIMD), .PE(FC1_PE)) fc1_w_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_fc1w), .wr_data(pw_tdata),
+linear_wmem #(.IN_DIM(D), .OUT_DIM(M), .SIMD(FC1_SIMD), .PE(FC1_PE), .SETS(PARAM_SETS)) fc1_w_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_fc1w), .wr_data(pw_tdata),
     .rd_addr(fc1_w_addr), .rd_data(fc1_w_data)
 );
-lane_mem #(.N(M), .LANE_WIDTH(32), .RD_LANES(FC1_PE)) fc1_b_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_fc1b), .wr_data(pw_tdata),
+lane_mem #(.N(M), .LANE_WIDTH(32), .RD_LANES(FC1_PE), .SETS(PARAM_SETS)) fc1_b_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_fc1b), .wr_data(pw_tdata),
     .rd_en(1'b1), .rd_addr(fc1_b_addr), .rd_data(fc1_b_data)
 );
-linear_wmem #(.IN_DIM(M), .OUT_DIM(D), .SIMD(FC2_SIMD), .PE(FC2_PE)) fc2_w_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_fc2w), .wr_data(pw_tdata),
+linear_wmem #(.IN_DIM(M), .OUT_DIM(D), .SIMD(FC2_SIMD), .PE(FC2_PE), .SETS(PARAM_SETS)) fc2_w_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_fc2w), .wr_data(pw_tdata),
     .rd_addr(fc2_w_addr), .rd_data(fc2_w_data)
 );
-lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(FC2_PE)) fc2_b_mem (
-    .clk(clk), .rst(rst), .wr_clear(pw_clear), .wr_en(wr_fc2b), .wr_data(pw_tdata),
+lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(FC2_PE), .SETS(PARAM_SETS)) fc2_b_mem (
+    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_fc2b), .wr_data(pw_tdata),
     .rd_en(1'b1), .rd_addr(fc2_b_addr), .rd_data(fc2_b_data)
 );
 
@@ -928,8 +965,9 @@ logic                       gelu_s_tready;
 
 assign fc1_out_tready = gelu_s_tready && act_ok;
 
-lut #(.PARALLEL(FC1_PE)) gelu (
-    .clk(clk), .rst(rst), .tbl_wr_en(tbl_wr_en), .tbl_wr_addr(tbl_wr_addr), .tbl_wr_data(tbl_wr_data),
+lut #(.PARALLEL(FC1_PE), .SETS(PARAM_SETS)) gelu (
+    .clk(clk), .rst(rst), .set_sel(set_reg),
+    .tbl_wr_en(tbl_wr_en), .tbl_wr_addr(tbl_wr_addr), .tbl_wr_data(tbl_wr_data),
     .s_axis_tdata(fc1_out_tdata), .s_axis_tvalid(fc1_out_tvalid && act_ok), .s_axis_tready(gelu_s_tready),
     .s_axis_tlast(fc1_out_tlast),
     .m_axis_tdata(act_tdata), .m_axis_tvalid(act_tvalid), .m_axis_tready(act_tready), .m_axis_tlast(act_tlast)

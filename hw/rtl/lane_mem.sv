@@ -9,6 +9,8 @@
 // Read port: the timing of a block RAM with an enable. rd_addr selects RD_LANES consecutive values (word a holds
 // values a * RD_LANES .. a * RD_LANES + RD_LANES - 1, lane l at bits [l * LANE_WIDTH +: LANE_WIDTH]); the data appears
 // on rd_data in the cycle after a clock edge with rd_en high and holds while rd_en is low.
+// Parameter sets: SETS copies of the vector in one memory; set_sel picks the copy written and read (hold it while
+// writing or reading one set; wr_clear restarts the write at word 0 of the selected set).
 // Storage: RD_LANES >= WL: RD_LANES / WL banks of 128-bit words (word j in bank j % BANKS at j / BANKS), all read at
 // rd_addr. RD_LANES < WL: one bank of 128-bit words, word rd_addr / (WL / RD_LANES), lanes picked after the read.
 
@@ -20,7 +22,9 @@ module lane_mem #(
     parameter int N = 64,           // values stored
     parameter int LANE_WIDTH = 16,  // bits per value: 8, 16 or 32
     parameter int RD_LANES = 8,     // values per read word; a power of two dividing N
+    parameter int SETS = 1,         // parameter sets held (set_sel picks one)
     // derived
+    localparam int SET_WIDTH = SETS > 1 ? $clog2(SETS) : 1,
     localparam int WL = 128 / LANE_WIDTH,
     localparam int RD_DEPTH = N / RD_LANES,
     localparam int RD_ADDR_WIDTH = RD_DEPTH > 1 ? $clog2(RD_DEPTH) : 1
@@ -28,6 +32,7 @@ module lane_mem #(
     input  wire logic                                 clk,
     input  wire logic                                 rst,
 
+    input  wire logic [SET_WIDTH-1:0]                 set_sel,   // the set written and read
     input  wire logic                                 wr_clear,  // next write is word 0
     input  wire logic                                 wr_en,
     input  wire logic [127:0]                         wr_data,
@@ -48,6 +53,9 @@ localparam int WCOUNT_WIDTH = $clog2(WORDS + 1);
 
 if (LANE_WIDTH != 8 && LANE_WIDTH != 16 && LANE_WIDTH != 32) begin : g_check_lane
     $fatal(1, "lane_mem: LANE_WIDTH (%0d) must be 8, 16 or 32", LANE_WIDTH);
+end
+if (SETS < 1) begin : g_check_sets
+    $fatal(1, "lane_mem: SETS (%0d) must be >= 1", SETS);
 end
 if (RD_LANES < 1 || (RD_LANES & (RD_LANES - 1)) != 0 || N % RD_LANES != 0 || N % WL != 0) begin : g_check_n
     $fatal(1, "lane_mem: RD_LANES (%0d) must be a power of two, and RD_LANES and %0d must divide N (%0d)",
@@ -77,8 +85,13 @@ always_ff @(posedge clk) begin
 end
 
 // ---- banks ---------------------------------------------------------------------------------------------------------
+localparam int MEM_DEPTH = SETS * BANK_DEPTH;
+localparam int MADDR_WIDTH = MEM_DEPTH > 1 ? $clog2(MEM_DEPTH) : 1;
 logic [BANKS-1:0][127:0] rd_word;
 logic [WADDR_WIDTH-1:0]  raddr;
+logic [MADDR_WIDTH-1:0]  set_base;  // set_sel * BANK_DEPTH
+assign set_base = MADDR_WIDTH'(set_sel) * MADDR_WIDTH'(BANK_DEPTH);
+
 
 if (SUBS > 1) begin : g_raddr_sub
     assign raddr = WADDR_WIDTH'(rd_addr >> SUB_WIDTH);
@@ -87,14 +100,14 @@ end else begin : g_raddr
 end
 
 for (genvar b = 0; b < BANKS; b++) begin : g_bank
-    logic [127:0] mem [BANK_DEPTH];
+    logic [127:0] mem [MEM_DEPTH];
     logic [127:0] q_reg;
     always_ff @(posedge clk) begin
         if (wr_en && !wr_clear && wbank == BANK_WIDTH'(b)) begin
-            mem[waddr] <= wr_data;
+            mem[set_base + MADDR_WIDTH'(waddr)] <= wr_data;
         end
         if (rd_en) begin
-            q_reg <= mem[raddr];
+            q_reg <= mem[set_base + MADDR_WIDTH'(raddr)];
         end
     end
     assign rd_word[b] = q_reg;

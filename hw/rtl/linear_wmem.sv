@@ -7,6 +7,8 @@
 // holds W[o, 16 w .. 16 w + 15]. The words arrive in order (wr_clear restarts at word 0).
 // Read layout (sim/rtl_layout.py, linear.sv): word a = nf * SF + sf holds W[nf * PE + p, sf * SIMD + s] at bits
 // [(p * SIMD + s) * 8 +: 8]; the data for the address of cycle t is on w_rd_data in cycle t + 1 (MEM_LATENCY = 1).
+// Parameter sets: SETS copies of the weights in one memory; set_sel picks the copy written and read (hold it while
+// writing or reading one set; wr_clear restarts the write at word 0 of the selected set).
 // Storage: SIMD >= 16: PE * SIMD / 16 banks of 128-bit words, bank (p, w % (SIMD/16)) at nf * SF + w / (SIMD/16) --
 // one write per parameter word, one read of every bank per MAC cycle. SIMD < 16: PE banks of 128-bit words (row
 // nf * IN_DIM / 16 + w), the SIMD lanes picked after the read.
@@ -20,7 +22,9 @@ module linear_wmem #(
     parameter int OUT_DIM = 192, // output features
     parameter int SIMD = 16,     // linear.sv SIMD: a power of two dividing IN_DIM
     parameter int PE = 4,        // linear.sv PE: divides OUT_DIM
+    parameter int SETS = 1,      // parameter sets held (set_sel picks one)
     // derived
+    localparam int SET_WIDTH = SETS > 1 ? $clog2(SETS) : 1,
     localparam int SF = IN_DIM / SIMD,
     localparam int NF = OUT_DIM / PE,
     localparam int W_ADDR_WIDTH = NF * SF > 1 ? $clog2(NF * SF) : 1
@@ -28,6 +32,7 @@ module linear_wmem #(
     input  wire logic                          clk,
     input  wire logic                          rst,
 
+    input  wire logic [SET_WIDTH-1:0]          set_sel,   // the set written and read
     input  wire logic                          wr_clear,  // next write is word 0
     input  wire logic                          wr_en,
     input  wire logic [127:0]                  wr_data,
@@ -50,6 +55,9 @@ localparam int R_WIDTH = R > 1 ? $clog2(R) : 1;
 if (IN_DIM % 16 != 0 || IN_DIM % SIMD != 0 || OUT_DIM % PE != 0) begin : g_check_dims
     $fatal(1, "linear_wmem: IN_DIM (%0d) must be a multiple of 16 and of SIMD (%0d); PE (%0d) must divide %0d",
            IN_DIM, SIMD, PE, OUT_DIM);
+end
+if (SETS < 1) begin : g_check_sets
+    $fatal(1, "linear_wmem: SETS (%0d) must be >= 1", SETS);
 end
 if (SIMD < 1 || (SIMD & (SIMD - 1)) != 0) begin : g_check_simd
     $fatal(1, "linear_wmem: SIMD (%0d) must be a power of two", SIMD);
@@ -90,8 +98,12 @@ always_ff @(posedge clk) begin
 end
 
 // ---- banks ---------------------------------------------------------------------------------------------------------
-logic [ADDR_WIDTH-1:0] raddr;
-logic [R_WIDTH-1:0]    rsub_reg;
+localparam int MEM_DEPTH = SETS * DEPTH;
+localparam int MADDR_WIDTH = MEM_DEPTH > 1 ? $clog2(MEM_DEPTH) : 1;
+logic [ADDR_WIDTH-1:0]  raddr;
+logic [R_WIDTH-1:0]     rsub_reg;
+logic [MADDR_WIDTH-1:0] set_base;  // set_sel * DEPTH
+assign set_base = MADDR_WIDTH'(set_sel) * MADDR_WIDTH'(DEPTH);
 
 if (R > 1) begin : g_raddr_sub
     assign raddr = ADDR_WIDTH'(rd_addr >> R_WIDTH);
@@ -108,13 +120,13 @@ end
 
 for (genvar p = 0; p < PE; p++) begin : g_pe
     for (genvar u = 0; u < SUBS; u++) begin : g_sub
-        logic [127:0] mem [DEPTH];
+        logic [127:0] mem [MEM_DEPTH];
         logic [127:0] q_reg;
         always_ff @(posedge clk) begin
             if (wr_en && !wr_clear && p_reg == PE_WIDTH'(p) && wsub == SUB_WIDTH'(u)) begin
-                mem[waddr] <= wr_data;
+                mem[set_base + MADDR_WIDTH'(waddr)] <= wr_data;
             end
-            q_reg <= mem[raddr];
+            q_reg <= mem[set_base + MADDR_WIDTH'(raddr)];
         end
         if (R > 1) begin : g_pick
             assign rd_data[p] = q_reg[rsub_reg * SIMD * 8 +: SIMD * 8];

@@ -41,7 +41,7 @@ class BlockTB(Testbench):
         self.p16_sink = self.add_sink("m_axis_cls_p16", byte_lanes=2)
         self.dh = len(dut.m_axis_cls_ctx_tdata) // 8
         self.ctx_sink = self.add_sink("m_axis_cls_ctx", byte_lanes=self.dh)
-        self.d = self.m = self.n_max = self.heads = self.param_words = 0
+        self.d = self.m = self.n_max = self.heads = self.param_words = self.param_sets = 0
 
     async def read_info(self):
         """The dimensions the core was built with (read-only registers)."""
@@ -50,6 +50,7 @@ class BlockTB(Testbench):
         self.d, self.m = info0 & 0xFFFF, info0 >> 16
         self.n_max, self.heads = info1 & 0xFFFF, info1 >> 16
         self.param_words = await self.axil.read_dword(RTL_REGS["param_words"])
+        self.param_sets = await self.axil.read_dword(RTL_REGS["param_sets"])
         return self
 
     def store_words(self, words_u32: np.ndarray, base: int = PARAM_BASE):

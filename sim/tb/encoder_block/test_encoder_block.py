@@ -74,8 +74,9 @@ async def start(dut) -> BlockTB:
     return tb
 
 
-async def check_block(tb: BlockTB, model: Model, i: int, x: np.ndarray, label: str, **kw):
-    res = await tb.run_block(x, model.regs(i), model.addr(i), reg_skew=REG_SKEW, **kw)
+async def check_block(tb: BlockTB, model: Model, i: int, x: np.ndarray, label: str, addr: int | None = None, **kw):
+    """Block i of the model on tokens x (its parameters at `addr`, default where the model's words were stored)."""
+    res = await tb.run_block(x, model.regs(i), model.addr(i) if addr is None else addr, reg_skew=REG_SKEW, **kw)
     want, want_p16, want_ctx = model.golden(i, x)
     bad = np.argwhere(res.tokens != want)
     for t, c in bad[:5]:
@@ -134,6 +135,48 @@ async def test_stalls(dut):
     res = await check_block(tb, model, 5, model.tokens(5, 9), "block 5 (reload)", reload=True)
     assert res.load_cycles > 0
     await check_block(tb, model, 4, model.tokens(4, 20), "block 4 (no side streams)", cls_out=False)
+
+
+@cocotb.test()
+async def test_parameter_sets(dut):
+    """The core's PARAM_SETS parameter sets, tagged by address: the first runs at S new addresses fetch, the next runs
+    at them do not; one more address takes the oldest set, a reload fetches into the set holding the address (no
+    other set is lost), and every run is exact. The model's words are stored twice, so there are 2 x depth
+    addresses; every block has its own GELU table."""
+    tb = await start(dut)
+    model = Model(seed=4)
+    depth = model.bundle.config.depth
+    # A random bundle's blocks share one GELU table; distinct ones make a wrong set's table show in the outputs.
+    rng = np.random.default_rng(4)
+    for i in range(depth):
+        model.bundle.arrays[f"blocks.{i}.mlp.act.lut"] = rng.integers(-128, 128, 256).astype(np.int8)
+    model.words, model.offsets = pack_blocks(model.bundle, model.stages)
+    copy = PARAM_BASE + ((4 * model.words.size + 0xFFF) & ~0xFFF) + 0x30  # 16-byte aligned, not 4 KiB aligned
+    tb.store_words(model.words)
+    tb.store_words(model.words, base=copy)
+    places = [(i, model.addr(i)) for i in range(depth)] + [(i, copy - PARAM_BASE + model.addr(i)) for i in range(depth)]
+    sets = tb.param_sets
+    assert 1 <= sets < len(places), f"the test needs more addresses than the core's {sets} sets"
+
+    async def run(k: int, fetch: bool, **kw):
+        i, addr = places[k]
+        res = await check_block(tb, model, i, model.tokens(i, 9), f"address {k} (block {i})", addr=addr, **kw)
+        assert (res.load_cycles > 0) == fetch, f"address {k}: {'no ' if fetch else ''}fetch expected, " \
+                                               f"{res.load_cycles} load cycles"
+
+    for k in range(sets):
+        await run(k, fetch=True)
+    for k in range(sets):
+        await run(k, fetch=False)
+    await run(sets, fetch=True)          # takes set 0 (address 0's)
+    if sets > 1:
+        await run(1, fetch=False)
+    await run(0, fetch=True)             # address 0 was evicted; it takes the next set in turn
+    await run(0, fetch=True, reload=True)
+    await run(0, fetch=False)
+    if sets > 2:
+        await run(sets, fetch=False)     # the reload took address 0's own set
+        await run(2, fetch=False)
 
 
 @cocotb.test()
