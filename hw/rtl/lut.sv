@@ -44,8 +44,11 @@ module lut #(
     output wire logic                     m_axis_tlast
 );
 
-if (PARALLEL < 1 || SETS < 1) begin : g_check_parallel
-    $fatal(1, "lut: PARALLEL (%0d) and SETS (%0d) must be >= 1", PARALLEL, SETS);
+if (PARALLEL < 1) begin : g_check_parallel
+    $fatal(1, "lut: PARALLEL (%0d) must be >= 1", PARALLEL);
+end
+if (SETS < 1) begin : g_check_sets
+    $fatal(1, "lut: SETS (%0d) must be >= 1", SETS);
 end
 localparam int T_WIDTH = $clog2(SETS * 256);
 logic [T_WIDTH-1:0] set_base;  // set_sel * 256
