@@ -92,7 +92,6 @@ logic [WADDR_WIDTH-1:0]  raddr;
 logic [MADDR_WIDTH-1:0]  set_base;  // set_sel * BANK_DEPTH
 assign set_base = MADDR_WIDTH'(set_sel) * MADDR_WIDTH'(BANK_DEPTH);
 
-
 if (SUBS > 1) begin : g_raddr_sub
     assign raddr = WADDR_WIDTH'(rd_addr >> SUB_WIDTH);
 end else begin : g_raddr
