@@ -112,7 +112,7 @@ def block_regs(bundle: Bundle, i: int, offset: int = 0, stages: dict[int, int] |
     return regs
 
 
-# ---- hw/rtl/encoder_block.sv: AXI4-Lite register map (byte offsets, 32-bit registers) ----------------------------------
+# ---- hw/rtl/encoder_block.sv: AXI4-Lite register map (byte offsets, 32-bit registers) --------------------------------
 # Keep in step with the table in the header of hw/rtl/encoder_block.sv.
 RTL_REGS = {
     "ctrl": 0x00,        # bit0 ap_start (write 1; reads 1 until the block starts), bit1 ap_done (clear on read),
@@ -120,25 +120,29 @@ RTL_REGS = {
     "n": 0x10,           # tokens present, 1..N_MAX
     "weights_lo": 0x14,  # byte address of the block's parameter words (16-byte aligned), low 32 bits
     "weights_hi": 0x18,  # high bits
-    "flags": 0x1C,       # bit0 cls_out: emit the class-attention side stream; bit1 reload: fetch parameters anyway
+    "flags": 0x1C,       # bit0 cls_out: emit the class-attention side stream; bit1 reload: fetch parameters anyway;
+                         # bit2 prefetch: fetch the words at next_lo/hi into another parameter set during the run
     "ln1_eps_lo": 0x20, "ln1_eps_hi": 0x24, "ln1_shift": 0x28,
     "q_shift": 0x2C, "k_shift": 0x30, "v_shift": 0x34, "f_qk": 0x38, "ctx_shift": 0x3C, "proj_shift": 0x40,
     "res1_fx": 0x44, "res1_fr": 0x48, "res1_fout": 0x4C,  # §4 fracs of x, of the residual, of the result
     "ln2_eps_lo": 0x50, "ln2_eps_hi": 0x54, "ln2_shift": 0x58,
     "fc1_shift": 0x5C, "fc2_shift": 0x60,
     "res2_fx": 0x64, "res2_fr": 0x68, "res2_fout": 0x6C,
+    "next_lo": 0x70,     # byte address of the parameter words to prefetch, low 32 bits
+    "next_hi": 0x74,     # high bits
     # read-only
     "cycles": 0x80,       # clock cycles from ap_start to ap_done of the last run
     "load_cycles": 0x84,  # cycles the last run spent fetching parameters (0: kept on chip)
-    "status": 0x88,       # bit0 input tlast misplaced, bit1 AXI read error, bit2 parameters on chip
+    "status": 0x88,       # bit0 input tlast misplaced, bit1 AXI read error, bit2 parameters on chip,
+                          # bit3 the loader is busy (after ap_done: a prefetch)
     "info0": 0x8C,        # D | MLP hidden << 16
     "info1": 0x90,        # N_MAX | H << 16
     "param_words": 0x94,  # 128-bit parameter words a block fetches
     "param_sets": 0x98,   # parameter sets the core keeps on chip (PARAM_SETS)
 }
 RTL_CTRL = {"ap_start": 1, "ap_done": 2, "ap_idle": 4, "ap_ready": 8}
-RTL_FLAGS = {"cls_out": 1, "reload": 2}
-RTL_STATUS = {"framing_error": 1, "axi_error": 2, "params_valid": 4}
+RTL_FLAGS = {"cls_out": 1, "reload": 2, "prefetch": 4}
+RTL_STATUS = {"framing_error": 1, "axi_error": 2, "params_valid": 4, "fetching": 8}
 # registers a run writes, in the order written (shifts as 32-bit two's complement)
 _RTL_SCALARS = ("ln1_shift", "q_shift", "k_shift", "v_shift", "f_qk", "ctx_shift", "proj_shift", "res1_fx", "res1_fr",
                 "res1_fout", "ln2_shift", "fc1_shift", "fc2_shift", "res2_fx", "res2_fr", "res2_fout")
@@ -150,14 +154,18 @@ def dense_words(bundle: Bundle, i: int = 0) -> int:
 
 
 def rtl_reg_writes(regs: dict[str, int], n: int, weights_addr: int, cls_out: bool = False,
-                   reload: bool = False) -> list[tuple[int, int]]:
+                   reload: bool = False, prefetch_addr: int | None = None) -> list[tuple[int, int]]:
     """(offset, 32-bit value) writes that set up encoder_block.sv for one run of a block, from `block_regs`
-    (HLS names) plus the token count, the byte address of the block's parameters and the flags. ap_start is not
-    among them."""
+    (HLS names) plus the token count, the byte address of the block's parameters, the flags and, to have the core
+    fetch the next block's parameters during this run, their address (`prefetch_addr`). ap_start is not among
+    them."""
     u32 = lambda v: int(v) & 0xFFFFFFFF  # noqa: E731
+    flags = (RTL_FLAGS["cls_out"] if cls_out else 0) | (RTL_FLAGS["reload"] if reload else 0) \
+        | (RTL_FLAGS["prefetch"] if prefetch_addr is not None else 0)
     writes = [(RTL_REGS["n"], n), (RTL_REGS["weights_lo"], u32(weights_addr)),
-              (RTL_REGS["weights_hi"], u32(weights_addr >> 32)),
-              (RTL_REGS["flags"], (RTL_FLAGS["cls_out"] if cls_out else 0) | (RTL_FLAGS["reload"] if reload else 0))]
+              (RTL_REGS["weights_hi"], u32(weights_addr >> 32)), (RTL_REGS["flags"], flags)]
+    if prefetch_addr is not None:
+        writes += [(RTL_REGS["next_lo"], u32(prefetch_addr)), (RTL_REGS["next_hi"], u32(prefetch_addr >> 32))]
     for name in ("ln1_eps", "ln2_eps"):
         writes += [(RTL_REGS[f"{name}_lo"], u32(regs[name])), (RTL_REGS[f"{name}_hi"], u32(regs[name] >> 32))]
     writes += [(RTL_REGS[name], u32(regs[name])) for name in _RTL_SCALARS]

@@ -6,7 +6,10 @@ sim/tb/bench/), except where a line says "derived":
 - encoder block: hw/rtl/encoder_block.sv, one simulator session looping over the token counts; per count the core's
   own `cycles` register (0x80, ap_start to ap_done). Two modes: `fetch` (flags.reload = 1: the block's parameters come
   from DDR during the run, as for a model whose blocks share one core -- what the latency table uses) and `kept` (the
-  parameters stay on chip). The simulated DDR answers one 128-bit beat per cycle with no latency.
+  parameters stay on chip). The simulated DDR answers one 128-bit beat per cycle with no latency. A core with two or
+  more parameter sets but not one per block prefetches: the bench then also runs the image's blocks as a chain
+  (each run at its own address, fetching the next block's parameters during it; the pruning stages and the next
+  image's patch embedding and head as idle time between runs) and composes the image from the chain's cycles.
 - pruning stage: hw/rtl/prune_stage.sv with the config's scorer inside (SPViT selector.sv / asvit_score.sv); it has no
   cycle register, so the testbench counts ap_start to ap_done.
 - fixed costs: the patch embedding and the head's classifier are linear layers with no hw/rtl IP core of their own
@@ -57,8 +60,10 @@ BOARD = "zcu102"
 BLOCK_PARALLELISM: dict[str, dict[str, int]] = {
     # a parameter set per block (213 kB, 6 x 2,224 words): after its first image the model runs without a fetch
     "digits": dict(PARAM_SETS=6),
+    # Two parameter sets: the next block's parameters are fetched during this one (its weight memories have at most
+    # 216 rows per set, so two sets fill the same 512-row BRAM columns as one).
     "deit_tiny": dict(LN_PARALLEL=4, QKV_SIMD=64, QKV_PE=8, PROJ_SIMD=64, PROJ_PE=4, FC1_SIMD=64, FC1_PE=16,
-                      FC2_SIMD=128, FC2_PE=8, QK_SIMD=64, LINEAR_MACS_PER_DSP=2),
+                      FC2_SIMD=128, FC2_PE=8, QK_SIMD=64, LINEAR_MACS_PER_DSP=2, PARAM_SETS=2),
     # The arrays of the one-product design at two products per DSP48E2: twice the PEs (10.45 ms measured) would need
     # 927 BRAM36 (101.6 %: 576-row weight memories on 512-row BRAM columns); these, with PRUNE_PARALLELISM's wide
     # selector, fit (BRAM 84.8 %, LUT 84.3 %, DSP 71.5 %).
@@ -76,7 +81,9 @@ PRUNE_PARALLELISM: dict[str, dict[str, int]] = {
     # context and the combiner; token_pack's package token with 16 dividers
     "digits": dict(DIVIDERS=16, SEL_LN_LANES=16, SEL_IN_PE=8, SEL_LN_DIVIDERS=8, SEL_MLP_PE=4, SEL_MLP1_PE=8,
                    SEL_DIVIDERS=8),
-    "deit_tiny": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=8, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
+    # in_proj 8 x 16 and mlp1 16 x 4: both passes at 96 cycles per token (192 with in_proj 8 x 8: pass 1 bound by
+    # in_proj, pass 2 by mlp1), +96 DSP48E2 within the 85 % budget
+    "deit_tiny": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=16, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
     # the packed linear arrays leave DSP48E2 for a selector 4x as wide: its stages 471 k -> 130 k cycles per image
     "deit_small": dict(DIVIDERS=16, SEL_LN_LANES=16, SEL_IN_PE=16, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
 }
@@ -137,6 +144,12 @@ def resident(cfg: ModelConfig, bp: dict) -> bool:
     """Whether the core keeps every block's parameters (a set per block): then an image after the first fetches
     nothing, and its blocks cost their on-chip cycles."""
     return bp["PARAM_SETS"] >= cfg.depth
+
+
+def prefetching(cfg: ModelConfig, bp: dict) -> bool:
+    """Whether the host has the core prefetch the next block's parameters during each run (two sets or more, fewer
+    than one per block)."""
+    return 2 <= bp["PARAM_SETS"] < cfg.depth
 
 
 def _pow2_divisor(x: int, limit: int) -> int:
@@ -229,6 +242,32 @@ def run_block(cfg: ModelConfig, params: dict, n_list, work: Path, kept_n=(), pro
                probe_n=list(probe_n), check=check)
     return _run("encoder_block", _sources("encoder_block"), "bench_block", params, job,
                 f"encoder_block-{cfg.name}", "block_results.json", work)
+
+
+def chain_steps(cfg: ModelConfig, tokens: list[int], stage: dict[int, int], fixed: dict[str, int],
+                stages: list[int]) -> list[dict]:
+    """The block runs of one image, in order, after a warm-up run (the previous image's last block): per run its
+    token count and the cycles the core sits idle before it (the pruning stage that precedes it; the patch embedding
+    and the head between images). The register writes come on top, in the simulation as in `overhead_cycles`."""
+    image_gap = fixed["patch_embed_cycles"] + fixed["head_cycles"]
+    steps = [dict(n=tokens[-1], gap=0), dict(n=tokens[0], gap=image_gap)]
+    return steps + [dict(n=tokens[b], gap=stage[tokens[b - 1]] if b in stages else 0) for b in range(1, len(tokens))]
+
+
+def run_chains(cfg: ModelConfig, params: dict, chains: dict[str, list[dict]], work: Path, check=True, seed=0,
+               config: str | None = None) -> dict[str, list[dict]]:
+    """encoder_block.sv running each chain of block runs with prefetch (chain_steps); per run its cycles."""
+    job = dict(config=config or cfg.name, seed=seed, n_list=[], chains=chains, check=check)
+    return _run("encoder_block", _sources("encoder_block"), "bench_block", params, job,
+                f"encoder_block-{cfg.name}", "block_results.json", work)["chains"]
+
+
+def chain_blocks(chain: list[dict], depth: int) -> int:
+    """An image's block cycles from a chain: the runs after the warm-up; a chain shorter than the image (the dense
+    one: warm-up, block 0, block 1) repeats its last run, whose predecessor and idle time are the same for every
+    later block."""
+    runs = [r["cycles"] for r in chain[1:]]
+    return sum(runs) + (depth - len(runs)) * runs[-1]
 
 
 def run_prune(cfg: ModelConfig, params: dict, n_list, work: Path, check=True, seed=0,
@@ -662,6 +701,16 @@ def write_report(out: Path, res: dict, cfg: ModelConfig, plots: list[str], resou
                   "1.00 |",
                   f"| pruned (keep schedule) | {s['tokens_per_block']} | {s['pruned_cycles']:,} | "
                   f"{s['pruned_ms']:.3f} | {s['speedup']:.2f} |", ""]
+        if "pruned_ms_no_prefetch" in s:
+            c = res["prefetch_chains"]["pruned"][1:]
+            cycles = ", ".join(f"{r['cycles']:,}" for r in c)
+            waits = ", ".join(f"{r['load_cycles']:,}" for r in c)
+            lines += [f"Each block run prefetches the next block's parameters (flags.prefetch, "
+                      f"{res['block_parameters']['PARAM_SETS']} parameter sets): the block cycles are those of a "
+                      f"chain of runs so measured (a warm-up, then the image: {cycles}; of which waiting for "
+                      f"parameters: {waits}; the dense image's blocks after the second repeat the second). Without "
+                      f"prefetch (every run fetching its own): dense {s['dense_ms_no_prefetch']:.3f} ms, pruned "
+                      f"{s['pruned_ms_no_prefetch']:.3f} ms.", ""]
         if "pruned_ms_params_on_chip" in s:
             lines += [f"With the parameters kept on chip (no fetch in the block runs): dense "
                       f"{s['dense_ms_params_on_chip']:.3f} ms, pruned {s['pruned_ms_params_on_chip']:.3f} ms.", ""]
@@ -803,14 +852,26 @@ def bench(config: str = "digits", board: str = BOARD, out: str | Path | None = N
     summary: dict = {"tokens_per_block": sched, "dense_tokens": [dense_n] * cfg.depth}
     # A core with a set per block runs every image after the first on its on-chip parameters.
     steady = kept if resident(cfg, eff) else block
+    stage_at = list(cfg.prune.after_blocks[:cfg.num_stages])
+    chains = None
     if all(n in steady for n in sched) and dense_n in steady and all(n in stage or not cfg.num_stages
                                                                      for n in sched):
         dense = compose(cfg, steady, stage, fixed, [dense_n] * cfg.depth, [])
         pruned = compose(cfg, steady, stage, fixed)
+        blocks = sum(steady[n] for n in sched)
+        if prefetching(cfg, eff):
+            steps = {"pruned": chain_steps(cfg, sched, stage, fixed, stage_at),
+                     "dense": chain_steps(cfg, [dense_n] * cfg.depth, stage, fixed, [])[:3]}
+            log(f"chains with prefetch: {[(s['n'], s['gap']) for s in steps['pruned']]}, dense {len(steps['dense'])}")
+            chains = run_chains(cfg, bp, steps, work, check=check, seed=seed, config=config)
+            summary.update(pruned_ms_no_prefetch=pruned * ms, dense_ms_no_prefetch=dense * ms)
+            blocks = chain_blocks(chains["pruned"], cfg.depth)
+            pruned += blocks - sum(steady[n] for n in sched)
+            dense += chain_blocks(chains["dense"], cfg.depth) - cfg.depth * steady[dense_n]
         summary.update(dense_cycles=dense, pruned_cycles=pruned, dense_ms=dense * ms, pruned_ms=pruned * ms,
                        speedup=dense / pruned,
-                       breakdown={"blocks": sum(steady[n] for n in sched),
-                                  "stages": sum(stage[sched[b - 1]] for b in cfg.prune.after_blocks[:cfg.num_stages]),
+                       breakdown={"blocks": blocks,
+                                  "stages": sum(stage[sched[b - 1]] for b in stage_at),
                                   "patch_embed": fixed["patch_embed_cycles"], "head": fixed["head_cycles"],
                                   "overhead": fixed["overhead_cycles"]})
         if resident(cfg, eff) and all(n in block for n in (dense_n, *sched)):
@@ -850,6 +911,7 @@ def bench(config: str = "digits", board: str = BOARD, out: str | Path | None = N
         "block_cycles_params_on_chip": {str(k): v for k, v in sorted(kept.items())},
         "block_load_cycles": {str(r["n"]): r["load_cycles"] for r in blk["runs"] if r["mode"] == "fetch"},
         "stage_cycles": {str(k): v for k, v in sorted(stage.items())},
+        "prefetch_chains": chains,
         "stage_tokens_out": {str(r["n"]): r["n_out"] for r in (prn or {}).get("runs", [])},
         "fixed": fixed, "fixed_linear": lin["shapes"], "fixed_shapes": shapes, "register_cycles": reg_cycles,
         "utilisation": util, "summary": summary, "targets": targets, "caveats": caveats,

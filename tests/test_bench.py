@@ -67,6 +67,26 @@ def test_compose_and_measured_table():
         B.measured_table(cfg, L.load_board("zcu102"), 300.0, bp, {}, block, {}, stage, fixed, {}, {"shapes": []}, 0)
 
 
+def test_prefetch_chain_steps_and_blocks():
+    """The chain of block runs a prefetching core is measured on: a warm-up (the previous image's last block), then
+    block 0 after the patch embedding and head, each later block after its pruning stage (if any)."""
+    cfg = load_config("deit_tiny")
+    assert B.prefetching(cfg, B.effective_block(B.block_parameters(cfg)))
+    assert not B.prefetching(DIGITS, B.effective_block(B.block_parameters(DIGITS)))  # a set per block: resident
+    sched = L.tokens_per_block(cfg)
+    stage = {n: 1000 + n for n in set(sched)}
+    fixed = {"patch_embed_cycles": 500, "head_cycles": 150, "overhead_cycles": 900}
+    stages = list(cfg.prune.after_blocks[:cfg.num_stages])
+    steps = B.chain_steps(cfg, sched, stage, fixed, stages)
+    assert [s["n"] for s in steps] == [sched[-1], *sched]
+    assert steps[0]["gap"] == 0 and steps[1]["gap"] == 650
+    assert [s["gap"] for s in steps[2:]] == [stage[sched[b - 1]] if b in stages else 0 for b in range(1, cfg.depth)]
+    assert sum(s["gap"] for s in steps) == 650 + sum(stage[sched[b - 1]] for b in stages)
+    chain = [{"cycles": 7}, {"cycles": 100}, {"cycles": 90}]
+    assert B.chain_blocks(chain, 4) == 100 + 3 * 90
+    assert B.chain_blocks([{"cycles": 7}, *({"cycles": c} for c in range(1, 5))], 4) == 10
+
+
 def test_utilisation_arithmetic():
     cfg = DIGITS
     bp = B.effective_block(B.block_parameters(cfg))
@@ -118,6 +138,30 @@ def test_bench_digits_few_counts(require_tool, tmp_path, capsys):
     assert "pruned_ms" not in res["summary"]  # 65 not simulated: no per-image composition
     report = (out / "report.md").read_text()
     assert "## MAC utilisation" in report and "| 34 | qkv |" in report
+
+
+@pytest.mark.rtl
+def test_bench_digits_prefetch(require_tool, tmp_path):
+    """Two parameter sets (fewer than the six blocks): the image is measured as a chain of block runs, each
+    prefetching the next block's parameters, every output bit-exact; the prefetch hides the fetch that every run
+    of the schedule otherwise waits for."""
+    require_tool("verilator")
+    out = tmp_path / "bench"
+    assert B.main(["--config", "digits", "--n", "19,34,65", "--block-par", "PARAM_SETS=2", "--out", str(out)]) == 0
+    res = json.loads((out / "bench.json").read_text())
+    pruned, dense = res["prefetch_chains"]["pruned"], res["prefetch_chains"]["dense"]
+    sched = L.tokens_per_block(DIGITS)
+    assert [r["n"] for r in pruned] == [sched[-1], *sched] and [r["n"] for r in dense] == [65] * 3
+    assert all(r["checked"] for r in pruned + dense)
+    assert pruned[0]["load_cycles"] > 0  # the warm-up fetches its own
+    kept = {int(k): v for k, v in res["block_cycles_params_on_chip"].items()}
+    for r in pruned[1:] + dense[1:]:
+        # a run whose parameters were all prefetched is cycle for cycle a run on chip
+        assert r["load_cycles"] > 0 or r["cycles"] == kept[r["n"]], r
+    s = res["summary"]
+    assert s["breakdown"]["blocks"] == sum(r["cycles"] for r in pruned[1:])
+    assert s["pruned_ms"] < s["pruned_ms_no_prefetch"] and s["dense_ms"] < s["dense_ms_no_prefetch"]
+    assert "prefetches the next block's parameters" in (out / "report.md").read_text()
 
 
 @pytest.mark.rtl

@@ -29,7 +29,11 @@
 // holds them: its fetch from the same address completed without an AXI error and flags.reload is 0 (the host sets
 // reload when it rewrote the words in place); a new address takes the sets in turn (round robin), a reset forgets
 // them all. With a set per block (PARAM_SETS >= depth) a model fetches its parameters once, in its first image.
-// Each layer starts as soon as its own parameters have arrived, so a fetch overlaps LN1 and qkv.
+// Each layer starts as soon as its own parameters have arrived, so a fetch overlaps LN1 and qkv. Prefetch
+// (flags.prefetch, PARAM_SETS >= 2): once the run's own words are on chip, the core fetches the words at {next_hi,
+// next_lo} into another set (never the run's) while the run goes on, and past its ap_done; the next run at that
+// address finds them there, or takes the rest as they arrive (a host that always names the next block needs two sets;
+// what it costs: load_cycles of the next run, the part of the fetch the previous run did not hide).
 //
 // Registers (AXI4-Lite, 32 bits, byte offsets; spvit.sim.block_regs.RTL_REGS holds the same map, block_regs() and
 // rtl_reg_writes() derive every value from a bundle). Hold them while a run is in flight.
@@ -38,7 +42,8 @@
 //   0x10 n            tokens present, 1 .. N_MAX (clamped into that range)
 //   0x14 weights_lo   byte address of the parameters, bits 31:0
 //   0x18 weights_hi   bits ADDR_WIDTH-1:32
-//   0x1C flags        bit0 cls_out (send the side streams), bit1 reload (fetch the parameters even if on chip)
+//   0x1C flags        bit0 cls_out (send the side streams), bit1 reload (fetch the parameters even if on chip),
+//                     bit2 prefetch (fetch the words at `next` during the run; ignored with PARAM_SETS = 1)
 //   0x20 ln1_eps_lo   §6 E of norm1, bits 31:0    0x24 ln1_eps_hi  bits 40:32     0x28 ln1_shift  15 + f_g - f_out
 //   0x2C q_shift      qkv accumulator frac - f_q   0x30 k_shift                    0x34 v_shift    (§5.1)
 //   0x38 f_qk         f_q + f_k (§5.2)             0x3C ctx_shift   8 + f_v - f_ctx (§5.3)
@@ -47,10 +52,12 @@
 //   0x50 ln2_eps_lo   0x54 ln2_eps_hi              0x58 ln2_shift
 //   0x5C fc1_shift    0x60 fc2_shift
 //   0x64 res2_fx      frac of x1                   0x68 res2_fr     frac of fc2's output     0x6C res2_fout  of y
+//   0x70 next_lo      byte address of the parameters to prefetch, bits 31:0    0x74 next_hi  bits ADDR_WIDTH-1:32
 //   read-only:
 //   0x80 cycles       clock cycles from ap_start to ap_done of the last run (the measured latency)
-//   0x84 load_cycles  cycles of that run spent fetching parameters (0 when they stayed on chip)
-//   0x88 status       bit0 framing_error, bit1 axi_error (a read response was not OKAY), bit2 params_valid
+//   0x84 load_cycles  cycles of that run spent waiting on or fetching its parameters (0 when they were on chip)
+//   0x88 status       bit0 framing_error, bit1 axi_error (a read response was not OKAY), bit2 params_valid,
+//                     bit3 fetching (the loader is busy: after ap_done, a prefetch)
 //   0x8C info0        D | MLP hidden << 16         0x90 info1       N_MAX | H << 16
 //   0x94 param_words  words fetched per block        0x98 param_sets  PARAM_SETS
 //   Shifts and fracs are two's complement; only their low bits reach the kernels (7 bits; 6 for the residual fracs,
@@ -209,7 +216,7 @@ end
 // =====================================================================================================================
 // Control registers
 // =====================================================================================================================
-localparam int N_CFG = 24;  // 0x10 .. 0x6C
+localparam int N_CFG = 26;  // 0x10 .. 0x74
 localparam int CFG_IDX_WIDTH = $clog2(N_CFG);
 
 logic [AXIL_ADDR_WIDTH-1:0] reg_wr_addr, reg_rd_addr;
@@ -280,6 +287,7 @@ wire signed [6:0]       r_fc2_shift = cfg_reg[20][6:0];
 wire signed [5:0]       r_res2_fx = cfg_reg[21][5:0];
 wire signed [5:0]       r_res2_fr = cfg_reg[22][5:0];
 wire signed [5:0]       r_res2_fout = cfg_reg[23][5:0];
+wire [63:0]             r_next = {cfg_reg[25], cfg_reg[24]};
 
 // Register writes (byte strobes honoured) and reads.
 wire       wr_cfg = reg_wr_en && reg_wr_addr >= AXIL_ADDR_WIDTH'('h10)
@@ -300,7 +308,7 @@ always_comb begin
             AXIL_ADDR_WIDTH'('h00): reg_rd_data = {28'd0, ap_idle, ap_idle, done_reg, start_pending_reg || running_reg};
             AXIL_ADDR_WIDTH'('h80): reg_rd_data = cycles_reg;
             AXIL_ADDR_WIDTH'('h84): reg_rd_data = load_cycles_reg;
-            AXIL_ADDR_WIDTH'('h88): reg_rd_data = {29'd0, params_valid, axi_error_reg, framing_error_reg};
+            AXIL_ADDR_WIDTH'('h88): reg_rd_data = {28'd0, loader_busy, params_valid, axi_error_reg, framing_error_reg};
             AXIL_ADDR_WIDTH'('h8C): reg_rd_data = {16'(M), 16'(D)};
             AXIL_ADDR_WIDTH'('h90): reg_rd_data = {16'(H), 16'(N_MAX)};
             AXIL_ADDR_WIDTH'('h94): reg_rd_data = 32'(PARAM_WORDS);
@@ -332,9 +340,10 @@ logic [BEAT_CNT_WIDTH-1:0] in_count_reg, out_count_reg;
 logic [H-1:0]              p16_rows_reg;       // heads whose class row has left (or was dropped)
 logic [H_WIDTH:0]          ctx_sent_reg;       // class-context beats sent
 logic                      ctx_captured_reg;   // the class token's context is in cls_ctx_reg
-logic [PW_WIDTH-1:0]       words_in_reg;       // parameter words on chip for this run
+logic [PW_WIDTH-1:0]       fetch_words_reg;    // words the loader has delivered into fetch_set_reg
 
 logic                      loader_start, loader_busy, loader_done, loader_error;
+logic [ADDR_WIDTH-1:0]     loader_base;
 logic [127:0]              pw_tdata;
 logic                      pw_tvalid, pw_tready;
 wire                       pw_fire = pw_tvalid && pw_tready;
@@ -343,33 +352,67 @@ wire [31:0]                n_clamped = r_n == 0 ? 32'd1 : (r_n > 32'(N_MAX) ? 32
 wire [ADDR_WIDTH-1:0]      base_addr = r_weights[ADDR_WIDTH-1:0];
 
 // Parameter sets: each holds the words of one address (its tag). A run uses the set tagged with its address, and
-// fetches into it when it is not valid or flags.reload is set; an address no set holds takes the sets in turn.
+// fetches into it when it is not valid or flags.reload is set; an address no set holds takes the sets in turn. With
+// flags.prefetch (PARAM_SETS > 1) the loader then fetches the words at `next` into another set while the run goes on,
+// possibly past ap_done: a run whose set is still being fetched takes its words as they arrive, as from its own fetch.
 localparam int SET_WIDTH = PARAM_SETS > 1 ? $clog2(PARAM_SETS) : 1;
 logic [PARAM_SETS-1:0]                 set_used_reg, set_valid_reg;
 logic [PARAM_SETS-1:0][ADDR_WIDTH-1:0] set_tag_reg;
-logic [SET_WIDTH-1:0]                  set_reg;     // the set of this run (written and read)
-logic [SET_WIDTH-1:0]                  victim_reg;  // the next set to take for a new address
-logic                                  tag_hit;
-logic [SET_WIDTH-1:0]                  hit_set;
+logic [SET_WIDTH-1:0]                  set_reg;       // the set of this run (read)
+logic [SET_WIDTH-1:0]                  fetch_set_reg; // the set the loader writes
+logic [SET_WIDTH-1:0]                  victim_reg;    // the next set to take for a new address
+logic                                  own_wait_reg;  // the run's own fetch waits for the loader (a prefetch)
+logic                                  pf_pending_reg;// the run's prefetch is not started yet
+logic [ADDR_WIDTH-1:0]                 pf_addr_reg;   // its address (latched at ap_start)
 
-always_comb begin
-    tag_hit = 1'b0;
-    hit_set = '0;
+// The set tagged with an address, if any.
+function automatic logic [SET_WIDTH:0] lookup(input logic [ADDR_WIDTH-1:0] addr,
+                                              input logic [PARAM_SETS-1:0] used,
+                                              input logic [PARAM_SETS-1:0][ADDR_WIDTH-1:0] tags);
+    logic [SET_WIDTH:0] r = '0;  // {hit, set}
     for (int s = 0; s < PARAM_SETS; s++) begin
-        if (set_used_reg[s] && set_tag_reg[s] == base_addr) begin
-            tag_hit = 1'b1;
-            hit_set = SET_WIDTH'(s);
+        if (used[s] && tags[s] == addr) begin
+            r = {1'b1, SET_WIDTH'(s)};
         end
     end
-end
+    return r;
+endfunction
+
+// The set after s, round robin.
+function automatic logic [SET_WIDTH-1:0] next_set(input logic [SET_WIDTH-1:0] s);
+    return int'(s) == PARAM_SETS - 1 ? '0 : s + 1'b1;
+endfunction
+
+// a set that takes its words in this cycle's loader_done counts as valid (a fetch taken over by a run does not)
+wire                       done_ok = loader_done && !loader_error && !(own_wait_reg && fetch_set_reg == set_reg);
+wire [PARAM_SETS-1:0]      set_ready = set_valid_reg | (PARAM_SETS'(done_ok) << fetch_set_reg);
+
+wire [SET_WIDTH:0]         run_lookup = lookup(base_addr, set_used_reg, set_tag_reg);
+wire [SET_WIDTH:0]         pf_lookup = lookup(pf_addr_reg, set_used_reg, set_tag_reg);
+wire                       tag_hit = run_lookup[SET_WIDTH];
+wire [SET_WIDTH-1:0]       hit_set = run_lookup[SET_WIDTH-1:0];
+wire                       pf_hit = pf_lookup[SET_WIDTH];
+wire [SET_WIDTH-1:0]       pf_hit_set = pf_lookup[SET_WIDTH-1:0];
+// a prefetch never takes the run's set (the run may be reading it)
+wire [SET_WIDTH-1:0]       pf_set = pf_hit ? pf_hit_set : (victim_reg == set_reg ? next_set(victim_reg) : victim_reg);
+wire                       pf_needed = pf_hit ? !set_ready[pf_hit_set] && pf_hit_set != set_reg : 1'b1;
+wire                       in_flight = loader_busy && fetch_set_reg == hit_set;  // the hit set's fetch is under way
+wire                       need_load = !(tag_hit && (set_ready[hit_set] || in_flight)) || r_flags[1];
+// the loader is writing the run's set for the run's address (its own fetch, or a prefetch it joined)
+wire                       fetching_run_set = loader_busy && fetch_set_reg == set_reg && !own_wait_reg;
+wire [PW_WIDTH-1:0]        run_words = own_wait_reg ? '0
+                                     : (fetching_run_set ? fetch_words_reg : PW_WIDTH'(PARAM_WORDS));
 assign params_valid = set_valid_reg[set_reg];
-wire                       need_load = !(tag_hit && set_valid_reg[hit_set]) || r_flags[1];
-wire                       run_start = start_pending_reg && !running_reg;
+// ap_start waits (one cycle at most, with the loader idle) for the previous run's prefetch to be issued
+wire                       run_start = start_pending_reg && !running_reg && !pf_pending_reg;
 wire                       all_out = out_count_reg == total_reg;
 wire                       side_done = &p16_rows_reg && (!cls_out_reg || ctx_sent_reg == (H_WIDTH+1)'(H));
-wire                       run_end = running_reg && all_out && side_done && !loader_busy;
+wire                       run_end = running_reg && all_out && side_done && !own_wait_reg && !fetching_run_set;
+wire                       own_go = !loader_busy && ((run_start && need_load) || own_wait_reg);
+wire                       pf_go = !loader_busy && pf_pending_reg && !own_wait_reg && pf_needed;
 
-assign loader_start = run_start && need_load;
+assign loader_start = own_go || pf_go;
+assign loader_base = own_go ? (run_start ? base_addr : set_tag_reg[set_reg]) : pf_addr_reg;
 
 always_ff @(posedge clk) begin
     if (ap_start_write) begin
@@ -380,8 +423,18 @@ always_ff @(posedge clk) begin
     end
     if (running_reg) begin
         cycles_reg <= cycles_reg + 1'b1;
-        if (loader_busy) begin
+        if (own_wait_reg || fetching_run_set) begin
             load_cycles_reg <= load_cycles_reg + 1'b1;
+        end
+    end
+    if (pw_fire) begin
+        fetch_words_reg <= fetch_words_reg + 1'b1;
+    end
+    if (loader_done) begin
+        // a set a run took over while it was being fetched for another address stays invalid (the run refetches)
+        set_valid_reg[fetch_set_reg] <= done_ok;
+        if (fetching_run_set && running_reg) begin
+            axi_error_reg <= loader_error;
         end
     end
     if (run_start) begin
@@ -392,28 +445,39 @@ always_ff @(posedge clk) begin
         total_reg <= BEAT_CNT_WIDTH'(n_clamped * BEATS);
         cls_out_reg <= r_flags[0];
         framing_error_reg <= 1'b0;
+        axi_error_reg <= 1'b0;
         set_reg <= tag_hit ? hit_set : victim_reg;
+        own_wait_reg <= need_load && loader_busy;
+        pf_pending_reg <= r_flags[2] && PARAM_SETS > 1;
+        pf_addr_reg <= r_next[ADDR_WIDTH-1:0];
         if (need_load) begin
-            axi_error_reg <= 1'b0;
-            words_in_reg <= '0;
             if (tag_hit) begin
                 set_valid_reg[hit_set] <= 1'b0;
             end else begin
                 set_used_reg[victim_reg] <= 1'b1;
                 set_valid_reg[victim_reg] <= 1'b0;
                 set_tag_reg[victim_reg] <= base_addr;
-                victim_reg <= int'(victim_reg) == PARAM_SETS - 1 ? '0 : victim_reg + 1'b1;
+                victim_reg <= next_set(victim_reg);
             end
-        end else begin
-            words_in_reg <= PW_WIDTH'(PARAM_WORDS);
         end
     end
-    if (pw_fire) begin
-        words_in_reg <= words_in_reg + 1'b1;
+    if (own_go) begin
+        own_wait_reg <= 1'b0;
+        fetch_set_reg <= run_start ? (tag_hit ? hit_set : victim_reg) : set_reg;
+        fetch_words_reg <= '0;
     end
-    if (loader_done) begin
-        set_valid_reg[set_reg] <= !loader_error;
-        axi_error_reg <= loader_error;
+    if (!loader_busy && pf_pending_reg && !own_wait_reg) begin
+        pf_pending_reg <= 1'b0;  // issued, or not needed (the words are on chip)
+    end
+    if (pf_go) begin
+        fetch_set_reg <= pf_set;
+        fetch_words_reg <= '0;
+        set_used_reg[pf_set] <= 1'b1;
+        set_valid_reg[pf_set] <= 1'b0;
+        set_tag_reg[pf_set] <= pf_addr_reg;
+        if (!pf_hit) begin
+            victim_reg <= next_set(pf_set);
+        end
     end
     if (run_end) begin
         running_reg <= 1'b0;
@@ -432,20 +496,23 @@ always_ff @(posedge clk) begin
         set_used_reg <= '0;
         set_valid_reg <= '0;
         set_reg <= '0;
+        fetch_set_reg <= '0;
         victim_reg <= '0;
-        words_in_reg <= '0;
+        own_wait_reg <= 1'b0;
+        pf_pending_reg <= 1'b0;
+        fetch_words_reg <= '0;
     end
 end
 
 // A layer may run once its own parameters are on chip (the GELU table: once its entries are written, below).
 logic tbl_busy_reg;
-wire ln1_ok = words_in_reg >= PW_WIDTH'(E_LN1B);
-wire qkv_ok = words_in_reg >= PW_WIDTH'(E_QKVB);
-wire proj_ok = words_in_reg >= PW_WIDTH'(E_PROJB);
-wire ln2_ok = words_in_reg >= PW_WIDTH'(E_LN2B);
-wire fc1_ok = words_in_reg >= PW_WIDTH'(E_FC1B);
-wire act_ok = words_in_reg >= PW_WIDTH'(E_ACT) && !tbl_busy_reg;
-wire fc2_ok = words_in_reg >= PW_WIDTH'(E_FC2B);
+wire ln1_ok = run_words >= PW_WIDTH'(E_LN1B);
+wire qkv_ok = run_words >= PW_WIDTH'(E_QKVB);
+wire proj_ok = run_words >= PW_WIDTH'(E_PROJB);
+wire ln2_ok = run_words >= PW_WIDTH'(E_LN2B);
+wire fc1_ok = run_words >= PW_WIDTH'(E_FC1B);
+wire act_ok = run_words >= PW_WIDTH'(E_ACT) && !(tbl_busy_reg && fetching_run_set);
+wire fc2_ok = run_words >= PW_WIDTH'(E_FC2B);
 
 // =====================================================================================================================
 // Parameter fetch and on-chip parameter memories
@@ -460,7 +527,7 @@ axi_param_loader #(
     .clk(clk),
     .rst(rst),
     .start(loader_start),
-    .base(base_addr),
+    .base(loader_base),
     .words(PW_WIDTH'(PARAM_WORDS)),
     .busy(loader_busy),
     .done(loader_done),
@@ -498,7 +565,7 @@ assign tbl_wr_en = tbl_busy_reg;
 assign tbl_wr_addr = tbl_addr_reg;
 assign tbl_wr_data = tbl_word_reg[tbl_addr_reg[3:0] * 8 +: 8];
 wire pw_clear = loader_start;
-wire [PW_WIDTH-1:0] pw_index = words_in_reg;
+wire [PW_WIDTH-1:0] pw_index = fetch_words_reg;
 wire wr_ln1g = pw_fire && pw_index < PW_WIDTH'(E_LN1G);
 wire wr_ln1b = pw_fire && pw_index >= PW_WIDTH'(E_LN1G) && pw_index < PW_WIDTH'(E_LN1B);
 wire wr_qkvw = pw_fire && pw_index >= PW_WIDTH'(E_LN1B) && pw_index < PW_WIDTH'(E_QKVW);
@@ -541,19 +608,23 @@ logic [LN_PARALLEL-1:0][15:0]      ln1_gamma, ln2_gamma;
 logic [LN_PARALLEL-1:0][31:0]      ln1_beta, ln2_beta;
 
 lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_PARALLEL), .SETS(PARAM_SETS)) ln1_g_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_ln1g), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_ln1g), .wr_data(pw_tdata),
     .rd_en(ln1_param_en), .rd_addr(ln1_param_addr), .rd_data(ln1_gamma)
 );
 lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(LN_PARALLEL), .SETS(PARAM_SETS)) ln1_b_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_ln1b), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_ln1b), .wr_data(pw_tdata),
     .rd_en(ln1_param_en), .rd_addr(ln1_param_addr), .rd_data(ln1_beta)
 );
 lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_PARALLEL), .SETS(PARAM_SETS)) ln2_g_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_ln2g), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_ln2g), .wr_data(pw_tdata),
     .rd_en(ln2_param_en), .rd_addr(ln2_param_addr), .rd_data(ln2_gamma)
 );
 lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(LN_PARALLEL), .SETS(PARAM_SETS)) ln2_b_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_ln2b), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_ln2b), .wr_data(pw_tdata),
     .rd_en(ln2_param_en), .rd_addr(ln2_param_addr), .rd_data(ln2_beta)
 );
 
@@ -585,35 +656,43 @@ logic [FC2_BA-1:0]                  fc2_b_addr;
 logic [FC2_PE-1:0][31:0]            fc2_b_data;
 
 linear_wmem #(.IN_DIM(D), .OUT_DIM(3 * D), .SIMD(QKV_SIMD), .PE(QKV_PE), .SETS(PARAM_SETS)) qkv_w_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_qkvw), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_qkvw), .wr_data(pw_tdata),
     .rd_addr(qkv_w_addr), .rd_data(qkv_w_data)
 );
 lane_mem #(.N(3 * D), .LANE_WIDTH(32), .RD_LANES(QKV_PE), .SETS(PARAM_SETS)) qkv_b_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_qkvb), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_qkvb), .wr_data(pw_tdata),
     .rd_en(1'b1), .rd_addr(qkv_b_addr), .rd_data(qkv_b_data)
 );
 linear_wmem #(.IN_DIM(D), .OUT_DIM(D), .SIMD(PROJ_SIMD), .PE(PROJ_PE), .SETS(PARAM_SETS)) proj_w_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_projw), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_projw), .wr_data(pw_tdata),
     .rd_addr(proj_w_addr), .rd_data(proj_w_data)
 );
 lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(PROJ_PE), .SETS(PARAM_SETS)) proj_b_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_projb), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_projb), .wr_data(pw_tdata),
     .rd_en(1'b1), .rd_addr(proj_b_addr), .rd_data(proj_b_data)
 );
 linear_wmem #(.IN_DIM(D), .OUT_DIM(M), .SIMD(FC1_SIMD), .PE(FC1_PE), .SETS(PARAM_SETS)) fc1_w_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_fc1w), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_fc1w), .wr_data(pw_tdata),
     .rd_addr(fc1_w_addr), .rd_data(fc1_w_data)
 );
 lane_mem #(.N(M), .LANE_WIDTH(32), .RD_LANES(FC1_PE), .SETS(PARAM_SETS)) fc1_b_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_fc1b), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_fc1b), .wr_data(pw_tdata),
     .rd_en(1'b1), .rd_addr(fc1_b_addr), .rd_data(fc1_b_data)
 );
 linear_wmem #(.IN_DIM(M), .OUT_DIM(D), .SIMD(FC2_SIMD), .PE(FC2_PE), .SETS(PARAM_SETS)) fc2_w_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_fc2w), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_fc2w), .wr_data(pw_tdata),
     .rd_addr(fc2_w_addr), .rd_data(fc2_w_data)
 );
 lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(FC2_PE), .SETS(PARAM_SETS)) fc2_b_mem (
-    .clk(clk), .rst(rst), .set_sel(set_reg), .wr_clear(pw_clear), .wr_en(wr_fc2b), .wr_data(pw_tdata),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg), .wr_clear(pw_clear),
+    .wr_en(wr_fc2b), .wr_data(pw_tdata),
     .rd_en(1'b1), .rd_addr(fc2_b_addr), .rd_data(fc2_b_data)
 );
 
@@ -966,7 +1045,7 @@ logic                       gelu_s_tready;
 assign fc1_out_tready = gelu_s_tready && act_ok;
 
 lut #(.PARALLEL(FC1_PE), .SETS(PARAM_SETS)) gelu (
-    .clk(clk), .rst(rst), .set_sel(set_reg),
+    .clk(clk), .rst(rst), .wr_set(fetch_set_reg), .rd_set(set_reg),
     .tbl_wr_en(tbl_wr_en), .tbl_wr_addr(tbl_wr_addr), .tbl_wr_data(tbl_wr_data),
     .s_axis_tdata(fc1_out_tdata), .s_axis_tvalid(fc1_out_tvalid && act_ok), .s_axis_tready(gelu_s_tready),
     .s_axis_tlast(fc1_out_tlast),
@@ -1037,8 +1116,8 @@ always_ff @(posedge clk) begin
     end
 end
 
-wire unused = &{1'b0, r_n[31:16], r_weights[63:ADDR_WIDTH], r_flags[31:2], cfg_reg[5][31:9], cfg_reg[17][31:9],
-                y_tlast, at_m_tlast, wr_offset, rd_offset};
+wire unused = &{1'b0, r_n[31:16], r_weights[63:ADDR_WIDTH], r_next[63:ADDR_WIDTH], r_flags[31:3], cfg_reg[5][31:9],
+                cfg_reg[17][31:9], y_tlast, at_m_tlast, wr_offset, rd_offset};
 
 `ifndef SYNTHESIS
 always_ff @(posedge clk) begin

@@ -9,8 +9,8 @@
 // Read port: the timing of a block RAM with an enable. rd_addr selects RD_LANES consecutive values (word a holds
 // values a * RD_LANES .. a * RD_LANES + RD_LANES - 1, lane l at bits [l * LANE_WIDTH +: LANE_WIDTH]); the data appears
 // on rd_data in the cycle after a clock edge with rd_en high and holds while rd_en is low.
-// Parameter sets: SETS copies of the vector in one memory; set_sel picks the copy written and read (hold it while
-// writing or reading one set; wr_clear restarts the write at word 0 of the selected set).
+// Parameter sets: SETS copies of the vector in one memory; wr_set picks the copy written, rd_set the copy read (one set
+// may be written while another is read; hold wr_set while writing a set, wr_clear restarts at its word 0).
 // Storage: RD_LANES >= WL: RD_LANES / WL banks of 128-bit words (word j in bank j % BANKS at j / BANKS), all read at
 // rd_addr. RD_LANES < WL: one bank of 128-bit words, word rd_addr / (WL / RD_LANES), lanes picked after the read.
 
@@ -22,7 +22,7 @@ module lane_mem #(
     parameter int N = 64,           // values stored
     parameter int LANE_WIDTH = 16,  // bits per value: 8, 16 or 32
     parameter int RD_LANES = 8,     // values per read word; a power of two dividing N
-    parameter int SETS = 1,         // parameter sets held (set_sel picks one)
+    parameter int SETS = 1,         // parameter sets held (wr_set / rd_set pick one)
     // derived
     localparam int SET_WIDTH = SETS > 1 ? $clog2(SETS) : 1,
     localparam int WL = 128 / LANE_WIDTH,
@@ -32,7 +32,8 @@ module lane_mem #(
     input  wire logic                                 clk,
     input  wire logic                                 rst,
 
-    input  wire logic [SET_WIDTH-1:0]                 set_sel,   // the set written and read
+    input  wire logic [SET_WIDTH-1:0]                 wr_set,    // the set written
+    input  wire logic [SET_WIDTH-1:0]                 rd_set,    // the set read
     input  wire logic                                 wr_clear,  // next write is word 0
     input  wire logic                                 wr_en,
     input  wire logic [127:0]                         wr_data,
@@ -89,8 +90,9 @@ localparam int MEM_DEPTH = SETS * BANK_DEPTH;
 localparam int MADDR_WIDTH = MEM_DEPTH > 1 ? $clog2(MEM_DEPTH) : 1;
 logic [BANKS-1:0][127:0] rd_word;
 logic [WADDR_WIDTH-1:0]  raddr;
-logic [MADDR_WIDTH-1:0]  set_base;  // set_sel * BANK_DEPTH
-assign set_base = MADDR_WIDTH'(set_sel) * MADDR_WIDTH'(BANK_DEPTH);
+logic [MADDR_WIDTH-1:0]  wr_base, rd_base;  // the sets' first words
+assign wr_base = MADDR_WIDTH'(wr_set) * MADDR_WIDTH'(BANK_DEPTH);
+assign rd_base = MADDR_WIDTH'(rd_set) * MADDR_WIDTH'(BANK_DEPTH);
 
 if (SUBS > 1) begin : g_raddr_sub
     assign raddr = WADDR_WIDTH'(rd_addr >> SUB_WIDTH);
@@ -103,10 +105,10 @@ for (genvar b = 0; b < BANKS; b++) begin : g_bank
     logic [127:0] q_reg;
     always_ff @(posedge clk) begin
         if (wr_en && !wr_clear && wbank == BANK_WIDTH'(b)) begin
-            mem[set_base + MADDR_WIDTH'(waddr)] <= wr_data;
+            mem[wr_base + MADDR_WIDTH'(waddr)] <= wr_data;
         end
         if (rd_en) begin
-            q_reg <= mem[set_base + MADDR_WIDTH'(raddr)];
+            q_reg <= mem[rd_base + MADDR_WIDTH'(raddr)];
         end
     end
     assign rd_word[b] = q_reg;

@@ -20,8 +20,8 @@
 // beat in the bundle's row-major [HEADS, OUT_DIM, IN_DIM] order (the order of the HLS m_axi layout), b_load_* the
 // biases one int32 per beat in [HEADS, OUT_DIM] order. Each port's position counter wraps after the last element and
 // restarts on rst, so a full load always starts at element 0. Memories: weights HEADS*NF*SF words of PE*SIMD bytes
-// (one memory per PE lane written a SIMD-byte row at a time, the linear.sv layout of sim/rtl_layout.py per head), biases HEADS*NF words of PE int32; both
-// registered reads (linear.sv MEM_LATENCY = 1).
+// (one memory per PE lane written a SIMD-byte row at a time, the linear.sv layout of sim/rtl_layout.py per head),
+// biases HEADS*NF words of PE int32; both registered reads (linear.sv MEM_LATENCY = 1).
 // Timing: linear.sv's, NF*SF cycles per slice (HEADS*NF*SF per token) back to back.
 
 `resetall

@@ -7,8 +7,8 @@
 // holds W[o, 16 w .. 16 w + 15]. The words arrive in order (wr_clear restarts at word 0).
 // Read layout (sim/rtl_layout.py, linear.sv): word a = nf * SF + sf holds W[nf * PE + p, sf * SIMD + s] at bits
 // [(p * SIMD + s) * 8 +: 8]; the data for the address of cycle t is on w_rd_data in cycle t + 1 (MEM_LATENCY = 1).
-// Parameter sets: SETS copies of the weights in one memory; set_sel picks the copy written and read (hold it while
-// writing or reading one set; wr_clear restarts the write at word 0 of the selected set).
+// Parameter sets: SETS copies of the weights in one memory; wr_set picks the copy written, rd_set the copy read (one
+// set may be written while another is read; hold wr_set while writing a set, wr_clear restarts at its word 0).
 // Storage: SIMD >= 16: PE * SIMD / 16 banks of 128-bit words, bank (p, w % (SIMD/16)) at nf * SF + w / (SIMD/16) --
 // one write per parameter word, one read of every bank per MAC cycle. SIMD < 16: PE banks of 128-bit words (row
 // nf * IN_DIM / 16 + w), the SIMD lanes picked after the read.
@@ -22,7 +22,7 @@ module linear_wmem #(
     parameter int OUT_DIM = 192, // output features
     parameter int SIMD = 16,     // linear.sv SIMD: a power of two dividing IN_DIM
     parameter int PE = 4,        // linear.sv PE: divides OUT_DIM
-    parameter int SETS = 1,      // parameter sets held (set_sel picks one)
+    parameter int SETS = 1,      // parameter sets held (wr_set / rd_set pick one)
     // derived
     localparam int SET_WIDTH = SETS > 1 ? $clog2(SETS) : 1,
     localparam int SF = IN_DIM / SIMD,
@@ -32,7 +32,8 @@ module linear_wmem #(
     input  wire logic                          clk,
     input  wire logic                          rst,
 
-    input  wire logic [SET_WIDTH-1:0]          set_sel,   // the set written and read
+    input  wire logic [SET_WIDTH-1:0]          wr_set,    // the set written
+    input  wire logic [SET_WIDTH-1:0]          rd_set,    // the set read
     input  wire logic                          wr_clear,  // next write is word 0
     input  wire logic                          wr_en,
     input  wire logic [127:0]                  wr_data,
@@ -102,8 +103,9 @@ localparam int MEM_DEPTH = SETS * DEPTH;
 localparam int MADDR_WIDTH = MEM_DEPTH > 1 ? $clog2(MEM_DEPTH) : 1;
 logic [ADDR_WIDTH-1:0]  raddr;
 logic [R_WIDTH-1:0]     rsub_reg;
-logic [MADDR_WIDTH-1:0] set_base;  // set_sel * DEPTH
-assign set_base = MADDR_WIDTH'(set_sel) * MADDR_WIDTH'(DEPTH);
+logic [MADDR_WIDTH-1:0] wr_base, rd_base;  // the sets' first words
+assign wr_base = MADDR_WIDTH'(wr_set) * MADDR_WIDTH'(DEPTH);
+assign rd_base = MADDR_WIDTH'(rd_set) * MADDR_WIDTH'(DEPTH);
 
 if (R > 1) begin : g_raddr_sub
     assign raddr = ADDR_WIDTH'(rd_addr >> R_WIDTH);
@@ -124,9 +126,9 @@ for (genvar p = 0; p < PE; p++) begin : g_pe
         logic [127:0] q_reg;
         always_ff @(posedge clk) begin
             if (wr_en && !wr_clear && p_reg == PE_WIDTH'(p) && wsub == SUB_WIDTH'(u)) begin
-                mem[set_base + MADDR_WIDTH'(waddr)] <= wr_data;
+                mem[wr_base + MADDR_WIDTH'(waddr)] <= wr_data;
             end
-            q_reg <= mem[set_base + MADDR_WIDTH'(raddr)];
+            q_reg <= mem[rd_base + MADDR_WIDTH'(raddr)];
         end
         if (R > 1) begin : g_pick
             assign rd_data[p] = q_reg[rsub_reg * SIMD * 8 +: SIMD * 8];

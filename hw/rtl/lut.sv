@@ -8,8 +8,8 @@
 // Table write port (as AXI-Lite or a DMA fills it): tbl_wr_en / tbl_wr_addr / tbl_wr_data, one entry per cycle,
 // visible to lookups from the next cycle on. Writing while a stream is in flight is allowed but then the beats
 // around the write see the old or the new entry; load the table between tensors.
-// Table sets: SETS tables per lane; set_sel picks the one written and looked up (the encoder block keeps one GELU
-// table per parameter set).
+// Table sets: SETS tables per lane; wr_set picks the one written, rd_set the one looked up (the encoder block keeps
+// one GELU table per parameter set, and may write one while it reads another).
 // Storage: one 256 x 8 copy per lane (each a LUTRAM or a small BRAM with one write and one read port, all written
 // together), read synchronously into the output register.
 // Streams: s_axis / m_axis carry PARALLEL 8-bit lanes per beat, tlast passed through; one beat per cycle. The read
@@ -21,14 +21,15 @@
 
 module lut #(
     parameter int PARALLEL = 4,  // lookups per beat
-    parameter int SETS = 1,      // tables held (set_sel picks one)
+    parameter int SETS = 1,      // tables held (wr_set / rd_set pick one)
     // derived
     localparam int SET_WIDTH = SETS > 1 ? $clog2(SETS) : 1
 ) (
     input  wire logic                     clk,
     input  wire logic                     rst,
 
-    input  wire logic [SET_WIDTH-1:0]     set_sel,      // the table written and read
+    input  wire logic [SET_WIDTH-1:0]     wr_set,       // the table written
+    input  wire logic [SET_WIDTH-1:0]     rd_set,       // the table read
     input  wire logic                     tbl_wr_en,
     input  wire logic [7:0]               tbl_wr_addr,  // the input byte the entry answers
     input  wire logic [7:0]               tbl_wr_data,
@@ -51,8 +52,9 @@ if (SETS < 1) begin : g_check_sets
     $fatal(1, "lut: SETS (%0d) must be >= 1", SETS);
 end
 localparam int T_WIDTH = $clog2(SETS * 256);
-logic [T_WIDTH-1:0] set_base;  // set_sel * 256
-assign set_base = T_WIDTH'(set_sel) << 8;
+logic [T_WIDTH-1:0] wr_base, rd_base;  // the tables' first entries
+assign wr_base = T_WIDTH'(wr_set) << 8;
+assign rd_base = T_WIDTH'(rd_set) << 8;
 
 // Output register stage (the data registers are the table read registers, per lane). Only the valid flag is reset.
 logic [PARALLEL-1:0][7:0] m_axis_tdata_reg;
@@ -71,10 +73,10 @@ for (genvar l = 0; l < PARALLEL; l++) begin : g_lane
     logic [7:0] data_reg;  // the memory's read register is the lane's output register
     always_ff @(posedge clk) begin
         if (tbl_wr_en) begin
-            table_mem[set_base | T_WIDTH'(tbl_wr_addr)] <= tbl_wr_data;
+            table_mem[wr_base | T_WIDTH'(tbl_wr_addr)] <= tbl_wr_data;
         end
         if (beat) begin
-            data_reg <= table_mem[set_base | T_WIDTH'(s_axis_tdata[l])];
+            data_reg <= table_mem[rd_base | T_WIDTH'(s_axis_tdata[l])];
         end
     end
     assign m_axis_tdata_reg[l] = data_reg;

@@ -227,7 +227,8 @@ axis_lanes #(
 lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_LANES)) gamma_mem_inst (
     .clk(clk),
     .rst(rst),
-    .set_sel(1'b0),
+    .wr_set(1'b0),
+    .rd_set(1'b0),
     .wr_clear(prm_loaded),
     .wr_en(prm_word_en && int'(prm_sel) == P_GAMMA),
     .wr_data(prm_word),
@@ -239,7 +240,8 @@ lane_mem #(.N(D), .LANE_WIDTH(16), .RD_LANES(LN_LANES)) gamma_mem_inst (
 lane_mem #(.N(D), .LANE_WIDTH(32), .RD_LANES(LN_LANES)) beta_mem_inst (
     .clk(clk),
     .rst(rst),
-    .set_sel(1'b0),
+    .wr_set(1'b0),
+    .rd_set(1'b0),
     .wr_clear(prm_loaded),
     .wr_en(prm_word_en && int'(prm_sel) == P_BETA),
     .wr_data(prm_word),
@@ -308,7 +310,8 @@ logic                  u_tvalid, u_tready, u_tlast;
 lut #(.PARALLEL(IN_PE)) in_act_inst (
     .clk(clk),
     .rst(rst),
-    .set_sel(1'b0),
+    .wr_set(1'b0),
+    .rd_set(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_IN + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -543,7 +546,8 @@ linear_per_head #(
 lut #(.PARALLEL(MLP1_PE)) mlp1_act_inst (
     .clk(clk),
     .rst(rst),
-    .set_sel(1'b0),
+    .wr_set(1'b0),
+    .rd_set(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_MLP1 + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -602,7 +606,8 @@ linear_per_head #(
 lut #(.PARALLEL(MLP_PE)) mlp2_act_inst (
     .clk(clk),
     .rst(rst),
-    .set_sel(1'b0),
+    .wr_set(1'b0),
+    .rd_set(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_MLP2 + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -661,7 +666,8 @@ linear_per_head #(
 lut #(.PARALLEL(1)) keep_act_inst (
     .clk(clk),
     .rst(rst),
-    .set_sel(1'b0),
+    .wr_set(1'b0),
+    .rd_set(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_KEEP + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -712,7 +718,8 @@ linear_per_head #(
 lut #(.PARALLEL(HS)) se1_act_inst (
     .clk(clk),
     .rst(rst),
-    .set_sel(1'b0),
+    .wr_set(1'b0),
+    .rd_set(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_SE1 + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),
@@ -754,7 +761,8 @@ linear_per_head #(
 lut #(.PARALLEL(H)) se2_act_inst (
     .clk(clk),
     .rst(rst),
-    .set_sel(1'b0),
+    .wr_set(1'b0),
+    .rd_set(1'b0),
     .tbl_wr_en(elem_to(prm_sel, P_SE2 + 2, prm_elem_en)),
     .tbl_wr_addr(prm_index[7:0]),
     .tbl_wr_data(prm_elem[7:0]),

@@ -9,6 +9,10 @@ count it reads the core's own `cycles` register (0x80: ap_start to ap_done) and 
           core costs: every block brings its own parameters)
   kept    flags.reload = 0 right after a run of the same block: the parameters stay on chip
 
+and, for a core with two or more parameter sets, a chain: the runs of a model's blocks in order, each at its own
+address and prefetching the next one's parameters (flags.prefetch), with the host's idle time between runs (the
+pruning stage, the next image's patch embedding) as idle cycles; per run the same two registers.
+
 Optionally (probe list) it samples, every clock cycle of a run, the valid flag of each MAC array's multiply stage:
 linear.sv's d_valid_reg in qkv / proj / fc1 / fc2 (SIMD x PE products per cycle) and, in head 0's attention.sv,
 issue (QK^T: a QK_SIMD-product step enters its pipeline) and av_valid_reg (A.V: DH products per cycle); per array it
@@ -17,8 +21,8 @@ the cycles it was busy and the first and last busy cycle (counted from the ap_st
 derives the MAC utilisation. Every output is checked bit for bit against the golden encoder_block when `check` is set.
 
 Job (JSON file named by SPVIT_BENCH_JOB): config (name or YAML path), seed, n_list, modes, kept_n (counts also run
-in `kept` mode right after `fetch`), probe_n, check. Result: SPVIT_BENCH_JOB's
-folder / block_results.json.
+in `kept` mode right after `fetch`), probe_n, check, chains ({name: [{"n", "gap"}, ...]}: the runs of each chain, the
+first one a warm-up whose parameters are fetched). Result: SPVIT_BENCH_JOB's folder / block_results.json.
 """
 from __future__ import annotations
 
@@ -108,7 +112,11 @@ async def bench_block(dut):
 
     Clock(dut.clk, 10, unit="ns").start()
     axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-    ram = AxiRamRead(AxiReadBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=1 << 23)
+    job_steps = max((len(s) for s in job.get("chains", {}).values()), default=1)
+    words = pack_words(dense_block_arrays(bundle, 0))
+    stride = (4 * words.size + 0xFFF) & ~0xFFF  # one 4 KiB-aligned copy of a block's words per chain step
+    ram = AxiRamRead(AxiReadBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst,
+                     size=max(1 << 23, 1 << (PARAM_BASE + job_steps * stride).bit_length()))
     source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=16)
     sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=16)
     for port in (axil.read_if, axil.write_if, ram, source, sink):
@@ -130,9 +138,9 @@ async def bench_block(dut):
         f"core built for D, M, H = {(d, m, heads)}, config {cfg.name} needs " \
         f"{(cfg.embed_dim, cfg.mlp_hidden, cfg.num_heads)}"
     param_words = await axil.read_dword(RTL_REGS["param_words"])
-    words = pack_words(dense_block_arrays(bundle, 0))
     assert words.size == 4 * param_words, f"the core fetches {param_words} words, the host packs {words.size // 4}"
-    ram.write(PARAM_BASE, np.asarray(words, dtype="<u4").tobytes())
+    for k in range(job_steps):
+        ram.write(PARAM_BASE + k * stride, np.asarray(words, dtype="<u4").tobytes())
     regs = block_regs(bundle, 0, 0, stages={})
     f_in = bundle.frac("embed.out")
 
@@ -142,50 +150,70 @@ async def bench_block(dut):
     handles = probe_handles(dut) if job.get("probe_n") else {}
     results = {"config": cfg.name, "d": d, "m": m, "heads": heads, "n_max": n_max, "param_words": param_words,
                "runs": []}
+    def tokens(n: int) -> np.ndarray:
+        return pool[rng.permutation(pool.shape[0])[:n]] if n <= pool.shape[0] else \
+            np.concatenate([pool, rng.integers(-128, 128, (n - pool.shape[0], d))])
+
+    async def run_once(n: int, label: str, addr: int = PARAM_BASE, reload: bool = False,
+                       prefetch_addr: int | None = None, probe: bool = False) -> dict:
+        """One block run on n tokens: registers, ap_start, tokens in and out, ap_done, the cycle registers."""
+        assert 1 <= n <= n_max, f"n = {n} outside 1..{n_max}"
+        x = tokens(n)
+        writes = rtl_reg_writes(regs, n, addr, cls_out=False, reload=reload, prefetch_addr=prefetch_addr)
+        t_regs = get_sim_time("ns")
+        for offset, value in writes:
+            await axil.write_dword(offset, value)
+        reg_cycles = round((get_sim_time("ns") - t_regs) / 10)
+        stats: dict = {}
+        stop = Event()
+        if probe:
+            sampler = cocotb.start_soon(sample(dut, handles, stop, stats))
+        await axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
+        await source.send(AxiStreamFrame(np.asarray(x, dtype=np.int8).tobytes()))
+        frame = await sink.recv()
+        while not (await axil.read_dword(RTL_REGS["ctrl"])) & RTL_CTRL["ap_done"]:
+            await ClockCycles(dut.clk, 8)
+        if probe:
+            stop.set()
+            await sampler
+        cycles = await axil.read_dword(RTL_REGS["cycles"])
+        load_cycles = await axil.read_dword(RTL_REGS["load_cycles"])
+        status = await axil.read_dword(RTL_REGS["status"])
+        assert not status & (RTL_STATUS["framing_error"] | RTL_STATUS["axi_error"]), f"status {status:#x}"
+        y = np.frombuffer(bytes(frame.tdata), dtype=np.int8).reshape(-1, d).astype(np.int64)
+        checked = False
+        if job.get("check", True):
+            want = encoder_block(bundle, 0, x[None], np.ones((1, n), dtype=bool), f_in)[0][0]
+            assert y.shape == want.shape and np.array_equal(y, want), \
+                f"n = {n} ({label}): {int(np.sum(y != want)) if y.shape == want.shape else 'shape'} outputs " \
+                "differ from the golden encoder_block"
+            checked = True
+        run = {"n": n, "cycles": cycles, "load_cycles": load_cycles, "checked": checked,
+               "register_writes": len(writes) + 1, "register_cycles": reg_cycles}
+        if probe:
+            run["probes"] = stats
+        log.info("n=%d %s: %d cycles (%d fetching)%s", n, label, cycles, load_cycles, " bit-exact" if checked else "")
+        return run
+
     t0 = time.monotonic()
     for n in job["n_list"]:
-        assert 1 <= n <= n_max, f"n = {n} outside 1..{n_max}"
-        x = pool[rng.permutation(pool.shape[0])[:n]] if n <= pool.shape[0] else \
-            np.concatenate([pool, rng.integers(-128, 128, (n - pool.shape[0], d))])
         modes = ["fetch", "kept"] if n in job.get("kept_n", []) else job.get("modes", ["fetch"])
         for mode in modes:
             probe = mode == job.get("probe_mode", "fetch") and n in job.get("probe_n", [])
-            writes = rtl_reg_writes(regs, n, PARAM_BASE, cls_out=False, reload=mode == "fetch")
-            t_regs = get_sim_time("ns")
-            for offset, value in writes:
-                await axil.write_dword(offset, value)
-            reg_cycles = round((get_sim_time("ns") - t_regs) / 10)
-            stats: dict = {}
-            stop = Event()
-            if probe:
-                sampler = cocotb.start_soon(sample(dut, handles, stop, stats))
-            await axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
-            await source.send(AxiStreamFrame(np.asarray(x, dtype=np.int8).tobytes()))
-            frame = await sink.recv()
-            while not (await axil.read_dword(RTL_REGS["ctrl"])) & RTL_CTRL["ap_done"]:
-                await ClockCycles(dut.clk, 8)
-            if probe:
-                stop.set()
-                await sampler
-            cycles = await axil.read_dword(RTL_REGS["cycles"])
-            load_cycles = await axil.read_dword(RTL_REGS["load_cycles"])
-            status = await axil.read_dword(RTL_REGS["status"])
-            assert not status & (RTL_STATUS["framing_error"] | RTL_STATUS["axi_error"]), f"status {status:#x}"
-            assert (load_cycles > 0) == (mode == "fetch"), f"{mode} run with load_cycles {load_cycles}"
-            y = np.frombuffer(bytes(frame.tdata), dtype=np.int8).reshape(-1, d).astype(np.int64)
-            checked = False
-            if job.get("check", True):
-                want = encoder_block(bundle, 0, x[None], np.ones((1, n), dtype=bool), f_in)[0][0]
-                assert y.shape == want.shape and np.array_equal(y, want), \
-                    f"n = {n} ({mode}): {int(np.sum(y != want)) if y.shape == want.shape else 'shape'} outputs " \
-                    "differ from the golden encoder_block"
-                checked = True
-            run = {"n": n, "mode": mode, "cycles": cycles, "load_cycles": load_cycles, "checked": checked,
-                   "register_writes": len(writes) + 1, "register_cycles": reg_cycles}
-            if probe:
-                run["probes"] = stats
-            results["runs"].append(run)
-            log.info("n=%d %s: %d cycles (%d fetching)%s", n, mode, cycles, load_cycles,
-                     " bit-exact" if checked else "")
+            run = await run_once(n, mode, reload=mode == "fetch", probe=probe)
+            assert (run["load_cycles"] > 0) == (mode == "fetch"), f"{mode} run with load_cycles {run['load_cycles']}"
+            results["runs"].append({"mode": mode, **run})
+    # Chains: every run at its own address (the same words: the timing does not depend on them), prefetching the
+    # next run's; the first run of a chain fetches its own (a warm-up), the last prefetches the first's.
+    chains = job.get("chains", {})
+    for name, steps in chains.items():
+        addrs = [PARAM_BASE + k * stride for k in range(len(steps))]
+        runs = []
+        for k, step in enumerate(steps):
+            await ClockCycles(dut.clk, max(int(step["gap"]), 1))
+            run = await run_once(int(step["n"]), f"chain {name} [{k}]", addr=addrs[k], reload=k == 0,
+                                 prefetch_addr=addrs[(k + 1) % len(steps)])
+            runs.append({"gap": int(step["gap"]), **run})
+        results.setdefault("chains", {})[name] = runs
     results["seconds"] = round(time.monotonic() - t0, 1)
     (job_file.parent / "block_results.json").write_text(json.dumps(results, indent=1))

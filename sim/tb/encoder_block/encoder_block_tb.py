@@ -58,14 +58,17 @@ class BlockTB(Testbench):
         self.ram.write(base, np.asarray(words_u32, dtype="<u4").tobytes())
 
     async def run_block(self, x: np.ndarray, regs: dict, weights_addr: int, cls_out: bool = True,
-                        reload: bool = False, reg_skew: dict | None = None) -> BlockResult:
+                        reload: bool = False, prefetch_addr: int | None = None,
+                        reg_skew: dict | None = None) -> BlockResult:
         """One run: registers from `regs` (spvit.sim.block_regs.block_regs names), ap_start, the tokens in, the
-        outputs out, ap_done, the cycle counters."""
+        outputs out, ap_done, the cycle counters. `prefetch_addr`: the core fetches those parameters during the
+        run (and perhaps after it)."""
         n = x.shape[0]
         regs = dict(regs)
         for name, skew in (reg_skew or {}).items():
             regs[name] += skew
-        for offset, value in rtl_reg_writes(regs, n, weights_addr, cls_out=cls_out, reload=reload):
+        for offset, value in rtl_reg_writes(regs, n, weights_addr, cls_out=cls_out, reload=reload,
+                                            prefetch_addr=prefetch_addr):
             await self.axil.write_dword(offset, value)
         await self.axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
         await self.source.send(AxiStreamFrame(int8_bytes(x)))
@@ -90,3 +93,7 @@ class BlockTB(Testbench):
         for sink in self.sinks:
             assert sink.empty(), "extra output after the run"
         return BlockResult(tokens, p16, ctx, cycles, load_cycles, status)
+
+    async def fetching(self) -> bool:
+        """The core's loader is busy (after a run: its prefetch)."""
+        return bool(await self.axil.read_dword(RTL_REGS["status"]) & RTL_STATUS["fetching"])

@@ -137,6 +137,20 @@ async def test_stalls(dut):
     await check_block(tb, model, 4, model.tokens(4, 20), "block 4 (no side streams)", cls_out=False)
 
 
+def with_distinct_tables(tb: BlockTB, model: Model) -> list[tuple[int, int]]:
+    """Give every block its own GELU table (a random bundle's blocks share one, so a wrong set's table would not show
+    in the outputs), store the model's words twice and return the 2 x depth (block, address) places."""
+    depth = model.bundle.config.depth
+    rng = np.random.default_rng(4)
+    for i in range(depth):
+        model.bundle.arrays[f"blocks.{i}.mlp.act.lut"] = rng.integers(-128, 128, 256).astype(np.int8)
+    model.words, model.offsets = pack_blocks(model.bundle, model.stages)
+    copy = PARAM_BASE + ((4 * model.words.size + 0xFFF) & ~0xFFF) + 0x30  # 16-byte aligned, not 4 KiB aligned
+    tb.store_words(model.words)
+    tb.store_words(model.words, base=copy)
+    return [(i, model.addr(i)) for i in range(depth)] + [(i, copy - PARAM_BASE + model.addr(i)) for i in range(depth)]
+
+
 @cocotb.test()
 async def test_parameter_sets(dut):
     """The core's PARAM_SETS parameter sets, tagged by address: the first runs at S new addresses fetch, the next runs
@@ -145,16 +159,7 @@ async def test_parameter_sets(dut):
     addresses; every block has its own GELU table."""
     tb = await start(dut)
     model = Model(seed=4)
-    depth = model.bundle.config.depth
-    # A random bundle's blocks share one GELU table; distinct ones make a wrong set's table show in the outputs.
-    rng = np.random.default_rng(4)
-    for i in range(depth):
-        model.bundle.arrays[f"blocks.{i}.mlp.act.lut"] = rng.integers(-128, 128, 256).astype(np.int8)
-    model.words, model.offsets = pack_blocks(model.bundle, model.stages)
-    copy = PARAM_BASE + ((4 * model.words.size + 0xFFF) & ~0xFFF) + 0x30  # 16-byte aligned, not 4 KiB aligned
-    tb.store_words(model.words)
-    tb.store_words(model.words, base=copy)
-    places = [(i, model.addr(i)) for i in range(depth)] + [(i, copy - PARAM_BASE + model.addr(i)) for i in range(depth)]
+    places = with_distinct_tables(tb, model)
     sets = tb.param_sets
     assert 1 <= sets < len(places), f"the test needs more addresses than the core's {sets} sets"
 
@@ -177,6 +182,58 @@ async def test_parameter_sets(dut):
     if sets > 2:
         await run(sets, fetch=False)     # the reload took address 0's own set
         await run(2, fetch=False)
+
+
+@cocotb.test()
+async def test_prefetch(dut):
+    """flags.prefetch: a run fetches the next address's parameters into another set, during the run and past its
+    ap_done. The next run finds them on chip, or (right after a short run) takes the rest as they arrive; a run at
+    another address waits for the prefetch and fetches its own; a reload of the address being prefetched refetches;
+    a prefetch of the run's own address fetches nothing; a reset abandons a prefetch. Every run is exact (each block
+    has its own GELU table, so a wrong set shows)."""
+    tb = await start(dut)
+    model = Model(seed=5)
+    places = with_distinct_tables(tb, model)
+    if tb.param_sets < 2:
+        return  # nothing to prefetch into; the flag is ignored (checked by every other test's runs)
+    full = None
+
+    async def run(k: int, n: int, prefetch: int | None = None, **kw):
+        i, addr = places[k]
+        pf = None if prefetch is None else places[prefetch][1]
+        return await check_block(tb, model, i, model.tokens(i, n), f"address {k} (block {i})", addr=addr,
+                                 prefetch_addr=pf, **kw)
+
+    async def idle_loader():
+        while await tb.fetching():
+            await ClockCycles(tb.dut.clk, 64)
+
+    full = (await run(0, 1, prefetch=1)).load_cycles  # fetches its own words, then address 1's
+    assert full > 0 and await tb.fetching(), "no prefetch under way after a one-token run"
+    await idle_loader()
+    assert (await run(1, 40, prefetch=2)).load_cycles == 0, "prefetched words fetched again"
+    # right after a one-token run its prefetch is still under way: the next run takes the rest as it arrives
+    await idle_loader()
+    await run(2, 1, prefetch=3)
+    res = await run(3, 20)
+    assert 0 < res.load_cycles < full, f"joined a prefetch: {res.load_cycles} load cycles (a whole fetch: {full})"
+    assert (await run(3, 5)).load_cycles == 0, "a joined prefetch left its set invalid"
+    # a run at another address than the one being prefetched waits for the loader, then fetches its own words
+    await run(3, 1, prefetch=4)
+    assert (await run(5, 9)).load_cycles > full // 2
+    assert (await run(4, 9)).load_cycles == 0, "the prefetch was lost to a run at another address"
+    # a reload of the address under prefetch: the run takes the set over and refetches; the prefetch never validates it
+    await run(4, 1, prefetch=6)
+    assert (await run(6, 9, reload=True)).load_cycles > full // 2
+    assert (await run(6, 9)).load_cycles == 0
+    # prefetching the run's own address fetches nothing
+    await run(6, 3, prefetch=6)
+    assert not await tb.fetching(), "a prefetch of the run's own (valid) parameters"
+    # a reset while a prefetch is under way: the run at that address fetches everything
+    await run(6, 1, prefetch=7)
+    assert await tb.fetching()
+    await tb.reset(cycles=3)
+    assert (await run(7, 9)).load_cycles > full // 2, "a prefetch survived the reset"
 
 
 @cocotb.test()

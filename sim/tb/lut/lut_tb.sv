@@ -43,7 +43,8 @@ for (genvar k = 0; k < N_CFG; k++) begin : g_cfg
     ) dut (
         .clk(clk),
         .rst(rst),
-        .set_sel(1'b0),
+        .wr_set(1'b0),
+        .rd_set(1'b0),
         .tbl_wr_en(tbl_wr_en && on),
         .tbl_wr_addr(tbl_wr_addr),
         .tbl_wr_data(tbl_wr_data),
