@@ -16,7 +16,8 @@ What runs in RTL (`RtlBackend.rtl_parts`): everything --
                  bundles), its run-time registers (n, protected tail, k, threshold mode and value, package) from the
                  bundle or from the k / threshold overrides; the token ids from its output's source indices;
   head           §11.4 the final LayerNorm (hw/rtl/layernorm.sv) and the classifier's int32 accumulators (linear.sv).
-`block_cycles` holds, per image, the cycles register of every block run; `stage_cycles`, per image, the cycles of
+`block_cycles` holds, per image, the cycles register of every block run (`block_load_cycles`: of which waiting for
+its parameters; each run prefetches the next block's); `stage_cycles`, per image, the cycles of
 every prune stage run (its run state: from the cycle after it sampled and checked its registers to its last output
 beat; model_tb.sv's *_cycles taps).
 
@@ -89,7 +90,10 @@ def model_parameters(cfg) -> dict[str, int]:
     if dh % 4:
         raise ValueError(f"asvit_score.sv needs a head width that is a multiple of 4 (model {cfg.name}: {dh})")
     patch_dim = cfg.in_chans * cfg.patch_size ** 2
-    return dict(block_parameters(cfg), TAIL_MAX=max(cfg.num_stages, 1), SCORERS=scorers, SEL_SE_WIDTH=cfg.se_width,
+    # two parameter sets: every block run prefetches the next block's parameters (as a driver of a model of several
+    # blocks would), so the whole-model tests run the core's prefetch on real, distinct blocks
+    return dict(block_parameters(cfg), PARAM_SETS=2, TAIL_MAX=max(cfg.num_stages, 1), SCORERS=scorers,
+                SEL_SE_WIDTH=cfg.se_width,
                 PATCH_DIM=patch_dim, PE_SIMD=_largest_divisor(patch_dim), PE_PE=16, CLASSES=cfg.num_classes,
                 HEAD_LANES=16, HEAD_PE=_largest_divisor(cfg.num_classes, (8, 4, 2, 1)))
 
@@ -126,6 +130,7 @@ class RtlBackend:
         self.k, self.threshold = k, threshold
         self.build_dir = Path(build_dir) if build_dir is not None else model_build_dir(cfg)
         self.block_cycles: list[list[int]] = []
+        self.block_load_cycles: list[list[int]] = []
         self.stage_cycles: list[list[int]] = []
 
     def _check_images(self, images: np.ndarray) -> np.ndarray:
@@ -157,6 +162,7 @@ class RtlBackend:
                 img, name = key.split(":", 1)
                 out[int(img)][name] = data[key].astype(np.int64)
         self.block_cycles = meta["block_cycles"]
+        self.block_load_cycles = meta["block_load_cycles"]
         self.stage_cycles = meta["stage_cycles"]
         return out
 

@@ -96,6 +96,10 @@ def test_model_matches_golden(runs, name):
     assert [len(c) for c in backend.block_cycles] == [cfg.depth] * len(imgs)
     assert [len(c) for c in backend.stage_cycles] == [cfg.num_stages] * len(imgs)
     assert all(c > 0 for per in backend.block_cycles + backend.stage_cycles for c in per)
+    # The host has each block run prefetch the next block's parameters: the first run after the bundle's words were
+    # written fetches its own, block 1 (after 65 tokens of block 0) finds its parameters on chip in every image.
+    load = backend.block_load_cycles
+    assert load[0][0] > 0 and all(per[1] == 0 for per in load), load
     kept = [len(got[0][f"stages.{s}.kept_ids"]) for s in range(cfg.num_stages)]
     if name == "spvit-k-extremes":
         assert kept == [1 + cfg.num_patches + 1, 3]  # all candidates + package; class token + two package tokens

@@ -5,7 +5,8 @@ Per image (docs/arithmetic.md §11; the same host steps as spvit.sim.hls_backend
   §11.1  the patches (im2col, host) -> linear.sv (pe_*) -> [class token; projected patches] (host) and the positional
          embedding -> residual_add.sv (emb_*) -> the tokens at embed.out;
   §11.2  per block: encoder_block.sv (blk_*): registers from spvit.sim.block_regs over AXI4-Lite, parameters fetched
-         by the core from the simulated DDR (AxiRamRead; spvit.sim.block_regs.pack_blocks layout), tokens in and out;
+         by the core from the simulated DDR (AxiRamRead; spvit.sim.block_regs.pack_blocks layout), each run
+         prefetching the next block's (block 0's after the last: the next image's), tokens in and out;
   §8-§11.3 after a stage's block: prune_stage.sv (sp_*: SCORER = 1, the SPViT selector inside, its parameters streamed
          in on s_axis_prm when another stage's are loaded; as_*: SCORER = 2, asvit_score fed by the block's side
          streams, flags.cls_out set for that block): registers from spvit.sim.prune_regs (N, TAIL, K, THR_MODE,
@@ -88,6 +89,7 @@ class Stage:
 class ImageResult:
     trace: dict[str, np.ndarray] = field(default_factory=dict)
     block_cycles: list[int] = field(default_factory=list)
+    block_load_cycles: list[int] = field(default_factory=list)  # of which waiting for parameters
     stage_cycles: list[int] = field(default_factory=list)
 
 
@@ -158,6 +160,11 @@ class ModelHost:
         self.bundle = bundle
         self.stage_of = stage_blocks(bundle)
         words, offsets = pack_blocks(bundle, self.stage_of)
+        # new words at the addresses the block core's parameter sets are tagged with: no prefetch may be reading the
+        # old ones, and the next run refetches its own (the other set's prefetch follows it)
+        while (await self.blk_axil.read_dword(RTL_REGS["status"])) & RTL_STATUS["fetching"]:
+            await ClockCycles(dut.clk, 64)
+        self.words_rewritten = True
         self.ram.write(PARAM_BASE, np.asarray(words, dtype="<u4").tobytes())
         self.block_addr = [PARAM_BASE + 16 * o for o in offsets]
         self.block_regs = [block_regs(bundle, i, offsets[i], self.stage_of) for i in range(cfg.depth)]
@@ -207,10 +214,12 @@ class ModelHost:
         assert x.shape == tokens.shape, f"positional embedding: {x.shape[0]} tokens out, {len(tokens)} in"
         return x
 
-    async def block(self, i: int, x: np.ndarray, cls_out: bool) -> tuple[np.ndarray, int]:
-        """Block i on the n tokens x: (output tokens, cycles register)."""
+    async def block(self, i: int, x: np.ndarray, cls_out: bool) -> tuple[np.ndarray, int, int]:
+        """Block i on the n tokens x: (output tokens, cycles and load_cycles registers)."""
         n, axil = x.shape[0], self.blk_axil
-        for offset, value in rtl_reg_writes(self.block_regs[i], n, self.block_addr[i], cls_out=cls_out):
+        reload, self.words_rewritten = self.words_rewritten, False
+        for offset, value in rtl_reg_writes(self.block_regs[i], n, self.block_addr[i], cls_out=cls_out, reload=reload,
+                                            prefetch_addr=self.block_addr[(i + 1) % len(self.block_addr)]):
             await axil.write_dword(offset, value)
         await axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
         await self.blk_src.send(AxiStreamFrame(x.astype(np.int8).tobytes()))
@@ -221,7 +230,7 @@ class ModelHost:
             await ClockCycles(self.dut.clk, 16)
         status = await axil.read_dword(RTL_REGS["status"])
         assert not status & (RTL_STATUS["framing_error"] | RTL_STATUS["axi_error"]), f"block {i}: status {status:#x}"
-        return y, await axil.read_dword(RTL_REGS["cycles"])
+        return y, await axil.read_dword(RTL_REGS["cycles"]), await axil.read_dword(RTL_REGS["load_cycles"])
 
     async def stage(self, s: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """Stage s on the n tokens x: (next tokens, their source indices (n: the package token), the n scores,
@@ -269,9 +278,10 @@ class ModelHost:
         ids = np.arange(x.shape[0])
         asvit = cfg.prune.score == "asvit"
         for i in range(cfg.depth):
-            x, cycles = await self.block(i, x, cls_out=asvit and i in self.stage_of)
+            x, cycles, load_cycles = await self.block(i, x, cls_out=asvit and i in self.stage_of)
             res.trace[f"blocks.{i}.out"] = x
             res.block_cycles.append(cycles)
+            res.block_load_cycles.append(load_cycles)
             if i in self.stage_of:
                 s = self.stage_of[i]
                 n = x.shape[0]

@@ -39,13 +39,15 @@ async def test_backend(dut):
         images = np.load(job / "images.npy")
         opts = json.loads((job / "job.json").read_text())
         await host.load(bundle, opts["k"], opts["threshold"])
-        results, block_cycles, stage_cycles = {}, [], []
+        results, block_cycles, block_load_cycles, stage_cycles = {}, [], [], []
         for b, image in enumerate(images):
             res = await with_timeout(host.image(image), image_cycle_limit(bundle.config) * CLOCK_NS, "ns")
             results.update({f"{b}:{name}": value for name, value in res.trace.items()})
             block_cycles.append(res.block_cycles)
+            block_load_cycles.append(res.block_load_cycles)
             stage_cycles.append(res.stage_cycles)
             host.log.info("%s image %d: blocks %s, stages %s cycles", job.name, b, res.block_cycles, res.stage_cycles)
         np.savez(job / "results.npz", **{k: np.asarray(v, dtype=np.int64) for k, v in results.items()})
         (job / "results.json").write_text(json.dumps({"images": len(images), "block_cycles": block_cycles,
+                                                      "block_load_cycles": block_load_cycles,
                                                       "stage_cycles": stage_cycles, "rtl_parts": RTL_PARTS}))

@@ -45,6 +45,7 @@ module model_tb #(
     parameter int CLASSES = 10,        // classifier outputs
     parameter int HEAD_LANES = 16,     // final LayerNorm channels per beat = classifier SIMD (divides D)
     parameter int HEAD_PE = 2,         // classifier outputs per beat (divides CLASSES)
+    parameter int PARAM_SETS = 2,      // the encoder block's parameter sets (the host prefetches the next block's)
     // derived
     localparam int DH = D / H,
     localparam int CNT_WIDTH = $clog2(N_MAX + 1),
@@ -328,7 +329,8 @@ encoder_block #(
     .D(D),
     .H(H),
     .M(M),
-    .N_MAX(N_MAX)
+    .N_MAX(N_MAX),
+    .PARAM_SETS(PARAM_SETS)
 ) encoder_block_inst (
     .clk(clk),
     .rst(rst),
