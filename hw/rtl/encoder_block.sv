@@ -5,8 +5,9 @@
 // Contract: docs/arithmetic.md §11.2 (encoder_block), composed of §6 layernorm (layernorm.sv), §3 linear
 // (linear.sv), §5.1 the q/k/v requantization (round_sat.sv), §5 attention (attention.sv, one instance per head),
 // §4 residual_add (residual_add.sv), §7 lut (lut.sv) -- none of that arithmetic is repeated here. Golden model:
-// spvit.sim.golden.model.encoder_block; HLS twin: encoder_block() in hw/hls/encoder_block.hpp (same registers, same
-// parameter layout; this core leaves scoring to the pruning stage and streams the class rows out instead).
+// spvit.sim.golden.model.encoder_block; HLS twin: encoder_block() in hw/hls/encoder_block.hpp (the same per-block
+// scalars, the same parameter layout; this core leaves scoring to the pruning stage and streams the class rows out
+// instead, and keeps parameter sets on chip, which it can prefetch).
 //
 //   a = LN1(x); q,k,v = requantize(slices of qkv(a)); ctx = attention(q, k, v); x1 = residual_add(x, proj(ctx))
 //   y = residual_add(x1, fc2(GELU(fc1(LN2(x1)))))
@@ -433,7 +434,7 @@ always_ff @(posedge clk) begin
     if (loader_done) begin
         // a set a run took over while it was being fetched for another address stays invalid (the run refetches)
         set_valid_reg[fetch_set_reg] <= done_ok;
-        if (fetching_run_set && running_reg) begin
+        if (running_reg && fetch_set_reg == set_reg && !own_wait_reg) begin  // the run's own words (busy is low now)
             axi_error_reg <= loader_error;
         end
     end

@@ -237,6 +237,49 @@ async def test_prefetch(dut):
 
 
 @cocotb.test()
+async def test_axi_error(dut):
+    """A read response other than OKAY (the simulated DDR answers SLVERR inside one block's words): the run that
+    fetched them reports status.axi_error and keeps its set invalid, so the next run at that address fetches again
+    and is exact. A prefetch that sees the error leaves its set invalid too, and does not mark the run that issued it."""
+    tb = await start(dut)
+    model = Model(seed=6)
+    places = with_distinct_tables(tb, model)
+    read = tb.ram._read
+    bad = set()
+
+    async def failing_read(address, length):
+        if any(lo <= address < hi for lo, hi in bad):
+            raise OSError(f"injected read error at {address:#x}")
+        return await read(address, length)
+
+    tb.ram._read = failing_read
+
+    async def run(k: int, n: int = 9, **kw):
+        i, addr = places[k]
+        return await check_block(tb, model, i, model.tokens(i, n), f"address {k} (block {i})", addr=addr, **kw)
+
+    def poison(k: int):
+        word = places[k][1] + 16 * 40  # a word of the qkv weights
+        bad.add((word, word + 16))
+
+    poison(2)
+    i, addr = places[2]
+    res = await tb.run_block(model.tokens(i, 9), model.regs(i), addr, axi_error=True)
+    assert res.load_cycles > 0 and not res.status & RTL_STATUS["params_valid"]
+    bad.clear()
+    res = await run(2)
+    assert res.load_cycles > 0 and res.status & RTL_STATUS["params_valid"], "a failed fetch was kept"
+    if tb.param_sets >= 2:
+        poison(4)
+        await run(3, n=1, prefetch_addr=places[4][1])  # its own fetch is clean: no error reported
+        while await tb.fetching():
+            await ClockCycles(dut.clk, 64)
+        bad.clear()
+        assert (await run(4)).load_cycles > 0, "a prefetch that saw an AXI error was kept"
+        assert (await run(4)).load_cycles == 0
+
+
+@cocotb.test()
 async def test_reset_mid_run(dut):
     """Reset while the parameters are being fetched, during attention and while tokens stream out; the clean run
     after each is exact (and fetches the parameters again: a reset forgets them)."""
