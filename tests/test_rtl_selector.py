@@ -30,9 +30,13 @@ CONFIGS = {
     # not a power of two, mlp1 at 6 lanes into mlp2 at 3, the keep layer at one lane (MLP_PE = DH / 4, odd)
     "odd": dict(N_MAX=20, D=48, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=4, IN_PE=6, MLP_PE=3, MLP1_PE=6,
                 DIVIDERS=3),
+    # digits-fast with in_proj, mlp1 and mlp2 at two int8 products per DSP48E2 (linear.sv MACS_PER_DSP = 2), as the
+    # DeiT-Tiny point builds them
+    "digits-packed": dict(N_MAX=67, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=16, LN_LANES=16, IN_PE=8, MLP_PE=4,
+                          MLP1_PE=8, LN_DIVIDERS=8, DIVIDERS=8, MACS_PER_DSP=2),
 }
-IMAGES = {"digits": 3, "digits-fast": 3, "odd": 2}
-SLOW_IMAGES = {"digits": 60, "digits-fast": 60, "odd": 30}
+IMAGES = {"digits": 3, "digits-fast": 3, "odd": 2, "digits-packed": 2}
+SLOW_IMAGES = {"digits": 60, "digits-fast": 60, "odd": 30, "digits-packed": 30}
 LINT_ONLY = {
     # narrow: 4-lane input, LN 4 lanes, one output lane per MAC array
     "narrow": dict(N_MAX=20, D=64, HEADS=4, SE_WIDTH=2, IN_LANES=4, LN_LANES=4, IN_PE=1, MLP_PE=1),

@@ -404,7 +404,8 @@ wire                       fetching_run_set = loader_busy && fetch_set_reg == se
 wire [PW_WIDTH-1:0]        run_words = own_wait_reg ? '0
                                      : (fetching_run_set ? fetch_words_reg : PW_WIDTH'(PARAM_WORDS));
 assign params_valid = set_valid_reg[set_reg];
-// ap_start waits (one cycle at most, with the loader idle) for the previous run's prefetch to be issued
+// ap_start waits for the previous run's prefetch to be issued (a cycle; longer only while the loader still
+// fetches for an earlier run, when the previous run did not use that prefetch)
 wire                       run_start = start_pending_reg && !running_reg && !pf_pending_reg;
 wire                       all_out = out_count_reg == total_reg;
 wire                       side_done = &p16_rows_reg && (!cls_out_reg || ctx_sent_reg == (H_WIDTH+1)'(H));

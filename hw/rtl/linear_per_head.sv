@@ -35,7 +35,8 @@ module linear_per_head #(
     parameter int SIMD = 4,             // input lanes per beat; divides IN_DIM
     parameter int PE = 2,               // output lanes per beat; divides OUT_DIM
     parameter int SHIFT_WIDTH = 7,      // signed shift port width
-    parameter int OUT_FIFO_DEPTH = 8    // linear.sv output FIFO
+    parameter int OUT_FIFO_DEPTH = 8,   // linear.sv output FIFO
+    parameter int MACS_PER_DSP = 1      // linear.sv: int8 products per multiplier, 1 or 2 (PE even)
 ) (
     input  wire logic                          clk,
     input  wire logic                          rst,
@@ -98,7 +99,8 @@ linear #(
     .ACC_OUT(1'b0),
     .SHIFT_WIDTH(SHIFT_WIDTH),
     .MEM_LATENCY(1),
-    .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH)
+    .OUT_FIFO_DEPTH(OUT_FIFO_DEPTH),
+    .MACS_PER_DSP(MACS_PER_DSP)
 ) linear_inst (
     .clk(clk),
     .rst(rst),

@@ -76,6 +76,7 @@ module prune_stage #(
     parameter int SEL_MLP1_PE = SEL_MLP_PE,
     parameter int SEL_LN_DIVIDERS = 1,
     parameter int SEL_DIVIDERS = 1,  // the selector's rdiv units (global context, combiner); divides D / 2
+    parameter int SEL_MACS_PER_DSP = 1, // the selector's in_proj / mlp1 / mlp2: int8 products per DSP48E2
     parameter int ASVIT_DIVIDERS = 1,   // asvit_score's rdiv units (SCORER = 2)
     // derived
     localparam int IDX_WIDTH = N_MAX > 1 ? $clog2(N_MAX) : 1,
@@ -305,7 +306,8 @@ if (SCORER == 1) begin : g_selector
         .MLP_PE(SEL_MLP_PE),
         .MLP1_PE(SEL_MLP1_PE),
         .LN_DIVIDERS(SEL_LN_DIVIDERS),
-        .DIVIDERS(SEL_DIVIDERS)
+        .DIVIDERS(SEL_DIVIDERS),
+        .MACS_PER_DSP(SEL_MACS_PER_DSP)
     ) selector_inst (
         .clk(clk),
         .rst(rst),
@@ -368,7 +370,7 @@ end else if (SCORER == 2) begin : g_asvit
     wire unused_asvit = &{1'b0, s_axis_score_tdata, s_axis_score_tvalid, s_axis_score_tlast, s_axis_prm_tdata,
                           s_axis_prm_tvalid, s_axis_prm_tlast, r_eps_lo_reg, r_eps_hi_reg, r_shifts0_reg,
                           r_shifts1_reg, 32'(SEL_SE_WIDTH), 32'(SEL_LN_LANES), 32'(SEL_IN_PE), 32'(SEL_MLP_PE),
-                          32'(SEL_MLP1_PE), 32'(SEL_LN_DIVIDERS), 32'(SEL_DIVIDERS)};
+                          32'(SEL_MLP1_PE), 32'(SEL_LN_DIVIDERS), 32'(SEL_DIVIDERS), 32'(SEL_MACS_PER_DSP)};
 end else begin : g_stream
     assign sel_s_tready = 1'b1;
     assign sc_tdata = s_axis_score_tdata;
@@ -381,7 +383,7 @@ end else begin : g_stream
     wire unused_sel = &{1'b0, s_axis_prm_tdata, s_axis_prm_tvalid, s_axis_prm_tlast, r_eps_lo_reg, r_eps_hi_reg,
                         r_shifts0_reg, r_shifts1_reg, 32'(SEL_SE_WIDTH), 32'(SEL_LN_LANES), 32'(SEL_IN_PE),
                         32'(SEL_MLP_PE), 32'(SEL_MLP1_PE), 32'(SEL_LN_DIVIDERS), 32'(SEL_DIVIDERS),
-                        32'(ASVIT_DIVIDERS),
+                        32'(SEL_MACS_PER_DSP), 32'(ASVIT_DIVIDERS),
                         s_axis_ctx_tdata,
                         s_axis_ctx_tvalid, s_axis_ctx_tlast,
                         s_axis_p16_tdata, s_axis_p16_tvalid, s_axis_p16_tlast};

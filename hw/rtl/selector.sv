@@ -61,6 +61,8 @@ module selector #(
     parameter int MLP1_PE = MLP_PE,  // mlp1 output lanes (its GELU's lanes); MLP_PE of them go on to mlp2
     parameter int LN_DIVIDERS = 1,   // layernorm division units (64 / LN_DIVIDERS cycles per token at most)
     parameter int DIVIDERS = 1,      // rdiv units of the global context and of the combiner; divides D / 2
+    parameter int MACS_PER_DSP = 1,  // in_proj, mlp1, mlp2: int8 products per DSP48E2 (linear.sv; 2 needs their PE
+                                     // lanes IN_PE, MLP1_PE, MLP_PE even)
     parameter int EPS_WIDTH = 41,    // LayerNorm E port width
     parameter int SHIFT_WIDTH = 7,   // signed shift ports
     // derived
@@ -285,7 +287,8 @@ linear_per_head #(
     .OUT_DIM(DH),
     .SIMD(LN_LANES),
     .PE(IN_PE),
-    .SHIFT_WIDTH(SHIFT_WIDTH)
+    .SHIFT_WIDTH(SHIFT_WIDTH),
+    .MACS_PER_DSP(MACS_PER_DSP)
 ) in_proj_inst (
     .clk(clk),
     .rst(rst),
@@ -458,7 +461,7 @@ token_buffer #(
 
 wire unused_div = &{1'b0, pd_busy, pbuf_s_tready};
 
-// ---- global context: g = rdiv(column sum, n), DIVIDERS channels per round --------------------------------------------
+// ---- global context: g = rdiv(column sum, n), DIVIDERS channels per round -------------------------------------------
 logic                                 gd_start, gd_done, gd_pending_reg;
 logic [DIVIDERS-1:0]                  gd_unit_busy, gd_unit_done;
 logic [DIVIDERS-1:0][7:0]             gd_quotient;
@@ -524,7 +527,8 @@ linear_per_head #(
     .OUT_DIM(DH / 2),
     .SIMD(IN_PE),
     .PE(MLP1_PE),
-    .SHIFT_WIDTH(SHIFT_WIDTH)
+    .SHIFT_WIDTH(SHIFT_WIDTH),
+    .MACS_PER_DSP(MACS_PER_DSP)
 ) mlp1_inst (
     .clk(clk),
     .rst(rst),
@@ -584,7 +588,8 @@ linear_per_head #(
     .OUT_DIM(DH / 4),
     .SIMD(MLP_PE),
     .PE(MLP_PE),
-    .SHIFT_WIDTH(SHIFT_WIDTH)
+    .SHIFT_WIDTH(SHIFT_WIDTH),
+    .MACS_PER_DSP(MACS_PER_DSP)
 ) mlp2_inst (
     .clk(clk),
     .rst(rst),
