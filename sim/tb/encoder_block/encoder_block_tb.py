@@ -98,3 +98,8 @@ class BlockTB(Testbench):
     async def fetching(self) -> bool:
         """The core's loader is busy (after a run: its prefetch)."""
         return bool(await self.axil.read_dword(RTL_REGS["status"]) & RTL_STATUS["fetching"])
+
+    async def loader_idle(self):
+        """Wait until the core's loader is idle (a run's prefetch has ended)."""
+        while await self.fetching():
+            await ClockCycles(self.dut.clk, 64)

@@ -196,7 +196,6 @@ async def test_prefetch(dut):
     places = with_distinct_tables(tb, model)
     if tb.param_sets < 2:
         return  # nothing to prefetch into; the flag is ignored (checked by every other test's runs)
-    full = None
 
     async def run(k: int, n: int, prefetch: int | None = None, **kw):
         i, addr = places[k]
@@ -204,16 +203,12 @@ async def test_prefetch(dut):
         return await check_block(tb, model, i, model.tokens(i, n), f"address {k} (block {i})", addr=addr,
                                  prefetch_addr=pf, **kw)
 
-    async def idle_loader():
-        while await tb.fetching():
-            await ClockCycles(tb.dut.clk, 64)
-
     full = (await run(0, 1, prefetch=1)).load_cycles  # fetches its own words, then address 1's
     assert full > 0 and await tb.fetching(), "no prefetch under way after a one-token run"
-    await idle_loader()
+    await tb.loader_idle()
     assert (await run(1, 40, prefetch=2)).load_cycles == 0, "prefetched words fetched again"
     # right after a one-token run its prefetch is still under way: the next run takes the rest as it arrives
-    await idle_loader()
+    await tb.loader_idle()
     await run(2, 1, prefetch=3)
     res = await run(3, 20)
     assert 0 < res.load_cycles < full, f"joined a prefetch: {res.load_cycles} load cycles (a whole fetch: {full})"
@@ -272,8 +267,7 @@ async def test_axi_error(dut):
     if tb.param_sets >= 2:
         poison(4)
         await run(3, n=1, prefetch_addr=places[4][1])  # its own fetch is clean: no error reported
-        while await tb.fetching():
-            await ClockCycles(dut.clk, 64)
+        await tb.loader_idle()
         bad.clear()
         assert (await run(4)).load_cycles > 0, "a prefetch that saw an AXI error was kept"
         assert (await run(4)).load_cycles == 0
