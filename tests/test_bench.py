@@ -103,6 +103,23 @@ def test_utilisation_arithmetic():
     assert u["block"]["useful_macs"] == L.block_macs(cfg, n)
 
 
+def test_utilisation_target_takes_the_operating_mode():
+    """The 70 % target is checked on the runs in the mode the design runs its blocks in: parameters on chip for a
+    core that keeps a set per block (digits) or prefetches (DeiT-Tiny), fetched in the run for one set (DeiT-Small)."""
+    def util(steady):
+        return {"31": {k: {"steady": steady} for k in ("qkv", "proj", "fc1", "fc2")}}
+
+    fetched, on_chip = util(0.3), util(0.9)
+    for name, want_on_chip in (("digits", True), ("deit_tiny", True), ("deit_small", False)):
+        cfg = load_config(name)
+        mode = B.operating_on_chip(cfg, B.effective_block(B.block_parameters(cfg)))
+        assert mode == want_on_chip, name
+        (t,) = B.issue_targets(cfg, {}, fetched, 300.0, on_chip, mode)
+        assert t["met"] == want_on_chip and ("parameters on chip" in t["target"]) == want_on_chip, name
+    (t,) = B.issue_targets(DIGITS, {}, fetched, 300.0, {}, True)  # no on-chip runs probed: the fetched ones
+    assert not t["met"] and "parameters fetched" in t["target"]
+
+
 def test_cli_parsing():
     import argparse
 
@@ -121,9 +138,10 @@ def test_bench_digits_few_counts(require_tool, tmp_path, capsys):
     linear.sv simulated, every output bit-exact against golden, files written."""
     require_tool("verilator")
     out = tmp_path / "bench"
-    assert B.main(["--config", "digits", "--n", "1,19,34", "--probe", "34", "--kept", "19", "--out", str(out)]) == 0
+    assert B.main(["--config", "digits", "--n", "1,19,34", "--probe", "34", "--kept", "19,34", "--out", str(out)]) == 0
     res = json.loads((out / "bench.json").read_text())
-    assert {p.name for p in out.iterdir()} >= {"report.md", "bench.json", "cycles.png", "utilisation_n34.png"}
+    assert {p.name for p in out.iterdir()} >= {"report.md", "bench.json", "cycles.png", "utilisation_n34.png",
+                                              "utilisation_n34_on_chip.png"}
     block = {int(k): v for k, v in res["block_cycles"].items()}
     stage = {int(k): v for k, v in res["stage_cycles"].items()}
     assert block[1] < block[19] < block[34] and stage[1] < stage[19] < stage[34]
@@ -132,12 +150,18 @@ def test_bench_digits_few_counts(require_tool, tmp_path, capsys):
     assert res["stage_tokens_out"]["34"] == 1 + DIGITS.stage_k()[0] + 1  # class + k kept + package token
     assert res["bit_exact_checked"] and not res["table_written"]  # a few counts: no latency table
     u = res["utilisation"]["34"]
+    on_chip = res["utilisation_params_on_chip"]["34"]
     for k in ("qkv", "proj", "fc1", "fc2", "qk", "av"):
         assert 0 < u[k]["block"] <= u[k]["steady"] <= 1 and u[k]["busy_exact"], k
+        # the same useful MACs in a shorter run: every array busier over the whole block
+        assert on_chip[k]["busy_exact"] and u[k]["block"] < on_chip[k]["block"] <= on_chip[k]["steady"] <= 1, k
+    # digits keeps a set per block, so its targets take the runs with the parameters on chip
+    util_targets = [t["target"] for t in res["targets"] if "utilisation" in t["target"]]
+    assert util_targets == ["linear-layer MAC utilisation >= 70 % at steady state (n = 34, parameters on chip)"]
     assert res["fixed"]["patch_embed_cycles"] >= DIGITS.num_patches * 16 * 64 // (16 * 8)
     assert "pruned_ms" not in res["summary"]  # 65 not simulated: no per-image composition
     report = (out / "report.md").read_text()
-    assert "## MAC utilisation" in report and "| 34 | qkv |" in report
+    assert "## MAC utilisation" in report and "### Parameters on chip" in report and "| 34 | qkv |" in report
 
 
 @pytest.mark.rtl

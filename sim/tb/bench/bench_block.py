@@ -13,16 +13,17 @@ and, for a core with two or more parameter sets, a chain: the runs of a model's 
 address and prefetching the next one's parameters (flags.prefetch), with the host's idle time between runs (the
 pruning stage, the next image's patch embedding) as idle cycles; per run the same two registers.
 
-Optionally (probe list) it samples, every clock cycle of a run, the valid flag of each MAC array's multiply stage:
-linear.sv's d_valid_reg in qkv / proj / fc1 / fc2 (SIMD x PE products per cycle) and, in head 0's attention.sv,
-issue (QK^T: a QK_SIMD-product step enters its pipeline) and av_valid_reg (A.V: DH products per cycle); per array it
-records
-the cycles it was busy and the first and last busy cycle (counted from the ap_start write), from which the bench
-derives the MAC utilisation. Every output is checked bit for bit against the golden encoder_block when `check` is set.
+Optionally (probe_n, in the modes of probe_modes) it samples, every clock cycle of a run, the valid flag of each MAC
+array's multiply stage: linear.sv's d_valid_reg in qkv / proj / fc1 / fc2 (SIMD x PE products per cycle) and, in
+head 0's attention.sv, issue (QK^T: a QK_SIMD-product step enters its pipeline) and av_valid_reg (A.V: DH products per
+cycle); per array it records the cycles it was busy and the first and last busy cycle (counted from the ap_start
+write), from which the bench derives the MAC utilisation. Every output is checked bit for bit against the golden
+encoder_block when `check` is set.
 
 Job (JSON file named by SPVIT_BENCH_JOB): config (name or YAML path), seed, n_list, modes, kept_n (counts also run
-in `kept` mode right after `fetch`), probe_n, check, chains ({name: [{"n", "gap"}, ...]}: the runs of each chain, the
-first one a warm-up whose parameters are fetched). Result: SPVIT_BENCH_JOB's folder / block_results.json.
+in `kept` mode right after `fetch`), probe_n, probe_modes (the modes probed at those counts), check, chains ({name:
+[{"n", "gap"}, ...]}: the runs of each chain, the first one a warm-up whose parameters are fetched). Result:
+SPVIT_BENCH_JOB's folder / block_results.json.
 """
 from __future__ import annotations
 
@@ -199,7 +200,7 @@ async def bench_block(dut):
     for n in job["n_list"]:
         modes = ["fetch", "kept"] if n in job.get("kept_n", []) else job.get("modes", ["fetch"])
         for mode in modes:
-            probe = mode == job.get("probe_mode", "fetch") and n in job.get("probe_n", [])
+            probe = mode in job.get("probe_modes", ["fetch"]) and n in job.get("probe_n", [])
             run = await run_once(n, mode, reload=mode == "fetch", probe=probe)
             assert (run["load_cycles"] > 0) == (mode == "fetch"), f"{mode} run with load_cycles {run['load_cycles']}"
             results["runs"].append({"mode": mode, **run})
