@@ -141,7 +141,7 @@ RTL_REGS = {
     "param_sets": 0x98,   # parameter sets the core keeps on chip (PARAM_SETS)
 }
 RTL_CTRL = {"ap_start": 1, "ap_done": 2, "ap_idle": 4, "ap_ready": 8}
-RTL_FLAGS = {"cls_out": 1, "reload": 2, "prefetch": 4}
+RTL_FLAGS = {"cls_out": 1, "reload": 2, "prefetch": 4, "link": 8}
 RTL_STATUS = {"framing_error": 1, "axi_error": 2, "params_valid": 4, "fetching": 8}
 # registers a run writes, in the order written (shifts as 32-bit two's complement)
 _RTL_SCALARS = ("ln1_shift", "q_shift", "k_shift", "v_shift", "f_qk", "ctx_shift", "proj_shift", "res1_fx", "res1_fr",
@@ -154,14 +154,14 @@ def dense_words(bundle: Bundle, i: int = 0) -> int:
 
 
 def rtl_reg_writes(regs: dict[str, int], n: int, weights_addr: int, cls_out: bool = False,
-                   reload: bool = False, prefetch_addr: int | None = None) -> list[tuple[int, int]]:
+                   reload: bool = False, prefetch_addr: int | None = None, link: bool = False) -> list[tuple[int, int]]:
     """(offset, 32-bit value) writes that set up encoder_block.sv for one run of a block, from `block_regs`
     (HLS names) plus the token count, the byte address of the block's parameters, the flags and, to have the core
-    fetch the next block's parameters during this run, their address (`prefetch_addr`). ap_start is not among
-    them."""
+    fetch the next block's parameters during this run, their address (`prefetch_addr`). `link`: the output tokens
+    also go to the pruning stage on m_axis_link. ap_start is not among them."""
     u32 = lambda v: int(v) & 0xFFFFFFFF  # noqa: E731
     flags = (RTL_FLAGS["cls_out"] if cls_out else 0) | (RTL_FLAGS["reload"] if reload else 0) \
-        | (RTL_FLAGS["prefetch"] if prefetch_addr is not None else 0)
+        | (RTL_FLAGS["prefetch"] if prefetch_addr is not None else 0) | (RTL_FLAGS["link"] if link else 0)
     writes = [(RTL_REGS["n"], n), (RTL_REGS["weights_lo"], u32(weights_addr)),
               (RTL_REGS["weights_hi"], u32(weights_addr >> 32)), (RTL_REGS["flags"], flags)]
     if prefetch_addr is not None:

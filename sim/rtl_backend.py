@@ -19,7 +19,8 @@ What runs in RTL (`RtlBackend.rtl_parts`): everything --
 `block_cycles` holds, per image, the cycles register of every block run (`block_load_cycles`: of which waiting for
 its parameters; each run prefetches the next block's); `stage_cycles`, per image, the cycles of
 every prune stage run (its run state: from the cycle after it sampled and checked its registers to its last output
-beat; model_tb.sv's *_cycles taps).
+beat; model_tb.sv's *_cycles taps). A stage runs behind its block: started first, it takes the block's output tokens
+on the block's link (flags.link) as they come, so its cycles include its block's run.
 
 The encoder block alone (tests/test_rtl_encoder_block.py) keeps its own build: `TOP`, `SOURCES`,
 `block_parameters`, `default_build_dir` and `run_block_sim` below are that core's.

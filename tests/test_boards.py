@@ -58,7 +58,7 @@ def _board(name: str) -> dict:
 def _kernels_from_tcl(impl: str) -> dict[str, dict[str, str]]:
     """accel.tcl's table for one implementation, parsed by a real Tcl interpreter."""
     script = f"source {{{COMMON / 'accel.tcl'}}}\n" \
-             f"dict for {{k spec}} [dict get $spvit_accel {impl}] {{ dict for {{f v}} $spec {{ puts \"$k\\t$f\\t$v\" }} }}\n"
+             f"dict for {{k spec}} [dict get $spvit_accel {impl}] {{ dict for {{f v}} $spec {{ puts \"$k\\t$f\\t[join $v]\" }} }}\n"
     out = _tcl_eval(script)
     table: dict[str, dict[str, str]] = {}
     for line in out.splitlines():
@@ -302,8 +302,10 @@ def test_accel_table_matches_the_kernels(impl):
     table = _kernels_from_tcl(impl)
     for kernel, spec in table.items():
         have = _hls_interfaces(kernel) if impl == "hls" else _rtl_interfaces(kernel)
-        named = [spec["clock"], spec["reset"], spec["control"], spec["stream_in"], spec["stream_out"],
+        named = [spec["clock"], spec["reset"], spec["control"], *spec["stream_in"].split(), spec["stream_out"],
                  *spec["masters"].split(), *spec["irq"].split(), *spec["links"].split()[0::2]]
+        # a kernel without a stream_in takes its tokens on a link from another kernel
+        assert spec["stream_in"] or any(f"{kernel}/s_axis" in other["links"].split() for other in table.values())
         for intf in named:
             assert intf in have, f"{impl} {kernel}: accel.tcl names {intf!r}; the kernel has {sorted(have)}"
         for peer in spec["links"].split()[1::2]:
@@ -362,7 +364,7 @@ def test_block_design_dry_run(tcl, name, impl, tmp_path):
         ("1", "0", "0")
     assert ps["CONFIG.PSU__MAXIGP0__DATA_WIDTH"] == str(board["ps"]["control_port_bits"])
     hp = {"S_AXI_HP0_FPD": 2, "S_AXI_HP1_FPD": 3, "S_AXI_HP2_FPD": 4, "S_AXI_HP3_FPD": 5}
-    masters = sum(len(s["masters"].split()) for s in table.values()) + 2 * len(table)
+    masters = sum(len(s["masters"].split()) + 1 + bool(s["stream_in"]) for s in table.values())  # + the DMAs'
     used = board["memory"]["hp_ports"][:masters]
     for port in used:
         assert ps[f"CONFIG.PSU__USE__S_AXI_GP{hp[port]}"] == "1"
@@ -371,8 +373,14 @@ def test_block_design_dry_run(tcl, name, impl, tmp_path):
         dma = dicts[f"dma_{kernel}"]
         assert dma["CONFIG.c_include_sg"] == "0"
         assert dma["CONFIG.c_sg_length_width"] == str(board["dma"]["length_bits"]) == "26"
-        assert dma["CONFIG.c_m_axis_mm2s_tdata_width"] == dma["CONFIG.c_s_axis_s2mm_tdata_width"] == "128"
-        assert dma["CONFIG.c_m_axi_mm2s_data_width"] == str(board["dma"]["mm_bits"])
+        assert dma["CONFIG.c_s_axis_s2mm_tdata_width"] == "128"
+        assert dma["CONFIG.c_m_axi_s2mm_data_width"] == str(board["dma"]["mm_bits"])
+        assert dma["CONFIG.c_include_mm2s"] == ("1" if table[kernel]["stream_in"] else "0")
+        if table[kernel]["stream_in"]:
+            assert dma["CONFIG.c_m_axis_mm2s_tdata_width"] == "128"
+            assert dma["CONFIG.c_m_axi_mm2s_data_width"] == str(board["dma"]["mm_bits"])
+        else:
+            assert not any(k.startswith("CONFIG.c_m_axi_mm2s") or k.startswith("CONFIG.c_m_axis_mm2s") for k in dma)
         assert dma["CONFIG.c_addr_width"] == str(board["dma"]["addr_bits"])
 
     # wiring: streams through each kernel's DMA, every master on a memory SmartConnect, every register slave on the
@@ -380,10 +388,11 @@ def test_block_design_dry_run(tcl, name, impl, tmp_path):
     intf = [(c[1], c[2]) for c in calls if c[0] == "connect_bd_intf_net"]
     nets = [tuple(c[1:]) for c in calls if c[0] == "connect_bd_net"]
     for kernel, spec in table.items():
-        assert (f"dma_{kernel}/M_AXIS_MM2S", f"{kernel}/{spec['stream_in']}") in intf
+        mm2s = [(f"dma_{kernel}/M_AXIS_MM2S", f"{kernel}/{spec['stream_in']}")] if spec["stream_in"] else []
+        assert [c for c in intf if c[0] == f"dma_{kernel}/M_AXIS_MM2S"] == mm2s
         assert (f"{kernel}/{spec['stream_out']}", f"dma_{kernel}/S_AXIS_S2MM") in intf
-        for m in [*(f"{kernel}/{x}" for x in spec["masters"].split()), f"dma_{kernel}/M_AXI_MM2S",
-                  f"dma_{kernel}/M_AXI_S2MM"]:
+        for m in [*(f"{kernel}/{x}" for x in spec["masters"].split()),
+                  *([f"dma_{kernel}/M_AXI_MM2S"] if spec["stream_in"] else []), f"dma_{kernel}/M_AXI_S2MM"]:
             assert any(a == m and re.fullmatch(r"mem_sc\d/S\d\d_AXI", b) for a, b in intf), m
         for slave in (f"{kernel}/{spec['control']}", f"dma_{kernel}/S_AXI_LITE"):
             assert any(re.fullmatch(r"ctrl_sc/M\d\d_AXI", a) and b == slave for a, b in intf), slave

@@ -26,9 +26,9 @@ HELPERS = {
     "token_buffer": [dict(WIDTH=128, DEPTH=268)],
     "axi_param_loader": [dict(ADDR_WIDTH=40, COUNT_WIDTH=12), dict(ADDR_WIDTH=32, MAX_BURST=16, MAX_OUTSTANDING=1)],
 }
-# cocotb tests in sim/tb/encoder_block/test_encoder_block.py: test_token_counts, test_stalls, test_parameter_sets,
-# test_prefetch, test_axi_error, test_reset_mid_run
-EXPECTED_COCOTB_TESTS = 6
+# cocotb tests in sim/tb/encoder_block/test_encoder_block.py: test_token_counts, test_stalls, test_link,
+# test_parameter_sets, test_prefetch, test_axi_error, test_reset_mid_run
+EXPECTED_COCOTB_TESTS = 7
 
 # The one build: the digits model (D 64, H 4, MLP 128, N_MAX 67 = 1 + 64 patches + 2 package tokens) with the default
 # parallelism and a parameter set per block (the bench's digits point, spvit.bench.BLOCK_PARALLELISM).

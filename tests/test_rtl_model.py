@@ -100,6 +100,11 @@ def test_model_matches_golden(runs, name):
     # written fetches its own, block 1 (after 65 tokens of block 0) finds its parameters on chip in every image.
     load = backend.block_load_cycles
     assert load[0][0] > 0 and all(per[1] == 0 for per in load), load
+    # Each stage is started before its block and takes the block's tokens on the link as they come: it runs through
+    # the whole block run (a stage fed after the block would take far fewer cycles than the block).
+    before = [a - 1 for a in cfg.prune.after_blocks[:cfg.num_stages]]  # the block each stage follows
+    for blocks, stages in zip(backend.block_cycles, backend.stage_cycles):
+        assert all(stages[s] > blocks[b] for s, b in enumerate(before)), (blocks, stages)
     kept = [len(got[0][f"stages.{s}.kept_ids"]) for s in range(cfg.num_stages)]
     if name == "spvit-k-extremes":
         assert kept == [1 + cfg.num_patches + 1, 3]  # all candidates + package; class token + two package tokens

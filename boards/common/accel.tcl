@@ -10,7 +10,8 @@
 #   control         the AXI4-Lite register slave, on the PS control port (board.yaml ps.control_port)
 #   masters         AXI4 masters to DDR, spread with the DMAs' over the board's HP ports (memory.hp_ports)
 #   stream_in/out   the token streams, wired to the kernel's own AXI DMA `dma_<kernel>` (MM2S -> stream_in,
-#                   stream_out -> S2MM; 128-bit beats, TLAST on the last beat of the image)
+#                   stream_out -> S2MM; 128-bit beats, TLAST on the last beat of the image); stream_in {}: the
+#                   tokens come from another kernel's link, and the DMA has no MM2S
 #   irq             the interrupt pin, or {} (the DMAs' interrupts are always collected)
 #   links           kernel-to-kernel streams {<output interface> <peer kernel>/<input interface> ...}
 #   config          CONFIG.* properties of the cell
@@ -31,16 +32,20 @@ set spvit_accel {
         encoder_block {
             vlnv spvit:rtl:encoder_block:1.0 clock clk reset rst reset_polarity high
             control s_axil masters {m_axi} stream_in s_axis stream_out m_axis
-            irq {} links {m_axis_cls_p16 prune_stage/s_axis_p16 m_axis_cls_ctx prune_stage/s_axis_ctx} config {}
+            irq {} config {}
+            links {m_axis_link prune_stage/s_axis
+                   m_axis_cls_p16 prune_stage/s_axis_p16 m_axis_cls_ctx prune_stage/s_axis_ctx}
         }
         prune_stage {
             vlnv spvit:rtl:prune_stage:1.0 clock clk reset rst reset_polarity high
-            control s_axil masters {} stream_in s_axis stream_out m_axis
+            control s_axil masters {} stream_in {} stream_out m_axis
             irq irq links {} config {CONFIG.SCORER 2}
         }
     }
 }
-# rtl: prune_stage scores with its own asvit_score.sv (SCORER = 2) from the class-attention rows and contexts that
-# encoder_block streams out when its flags.cls_out is set (the links above). Its s_axis_score (SCORER = 0) and
+# rtl: prune_stage takes the tokens of the block before it as the block produces them (encoder_block's m_axis_link,
+# flags.link: the stage is started first, and the block's DMA writes the same tokens to DDR), and scores them with its
+# own asvit_score.sv (SCORER = 2) from the class-attention rows and contexts that encoder_block streams out when its
+# flags.cls_out is set (the links above). Its s_axis_score (SCORER = 0) and
 # s_axis_prm (SCORER = 1) stay unconnected, and the AXI DMA's S2MM has no TUSER, so the source index that
 # prune_stage puts on m_axis_tuser does not reach DDR in this design (docs/board_flow.md).

@@ -10,7 +10,7 @@
 #   with the board preset (apply_bd_automation) -> PS ports: the control master, the HP slaves the design uses (each
 #   hp_port_bits wide), pl_clk0 at clock_mhz, pl_ps_irq0 -> proc_sys_reset on pl_clk0 / pl_resetn0 -> per kernel: the
 #   kernel IP and an AXI DMA `dma_<kernel>` (simple mode, length register, stream and memory widths from board.yaml
-#   `dma`) on its token streams -> a SmartConnect from the control port to every register slave -> the AXI masters
+#   `dma`) on its token streams (S2MM only for a kernel whose tokens come in on a link) -> a SmartConnect from the control port to every register slave -> the AXI masters
 #   (kernels' and DMAs') round-robin over the HP ports, one SmartConnect per port -> kernel-to-kernel links -> the
 #   interrupts concatenated into pl_ps_irq0 -> assign_bd_address -> validate_bd_design -> make_wrapper (top
 #   spvit_wrapper).
@@ -30,7 +30,8 @@ dict for {kernel spec} $kernels {
     foreach m [dict get $spec masters] { lappend masters $kernel/$m }
 }
 dict for {kernel spec} $kernels {
-    lappend masters dma_$kernel/M_AXI_MM2S dma_$kernel/M_AXI_S2MM
+    if {[dict get $spec stream_in] ne ""} { lappend masters dma_$kernel/M_AXI_MM2S }
+    lappend masters dma_$kernel/M_AXI_S2MM
 }
 set hp_ports $spvit_memory_hp_ports
 set plan [dict create]
@@ -129,31 +130,40 @@ dict for {kernel spec} $kernels {
         connect_bd_net $areset [get_bd_pins $kernel/[dict get $spec reset]]
     }
 
+    # a kernel without stream_in takes its tokens from another kernel (a link): its DMA only writes (S2MM)
+    set stream_in [dict get $spec stream_in]
     set dma dma_$kernel
     create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma $dma
-    set_property -dict [list \
+    set dma_config [list \
         CONFIG.c_include_sg [expr {$spvit_dma_scatter_gather ? 1 : 0}] \
         CONFIG.c_sg_length_width $spvit_dma_length_bits \
-        CONFIG.c_include_mm2s 1 \
+        CONFIG.c_include_mm2s [expr {$stream_in ne "" ? 1 : 0}] \
         CONFIG.c_include_s2mm 1 \
-        CONFIG.c_m_axis_mm2s_tdata_width $spvit_dma_stream_bits \
         CONFIG.c_s_axis_s2mm_tdata_width $spvit_dma_stream_bits \
-        CONFIG.c_m_axi_mm2s_data_width $spvit_dma_mm_bits \
         CONFIG.c_m_axi_s2mm_data_width $spvit_dma_mm_bits \
-        CONFIG.c_mm2s_burst_size $spvit_dma_burst_beats \
         CONFIG.c_s2mm_burst_size $spvit_dma_burst_beats \
         CONFIG.c_addr_width $spvit_dma_addr_bits \
-    ] [get_bd_cells $dma]
-    foreach pin {s_axi_lite_aclk m_axi_mm2s_aclk m_axi_s2mm_aclk} {
+    ]
+    set dma_pins {s_axi_lite_aclk m_axi_s2mm_aclk}
+    if {$stream_in ne ""} {
+        lappend dma_config CONFIG.c_m_axis_mm2s_tdata_width $spvit_dma_stream_bits \
+            CONFIG.c_m_axi_mm2s_data_width $spvit_dma_mm_bits CONFIG.c_mm2s_burst_size $spvit_dma_burst_beats
+        lappend dma_pins m_axi_mm2s_aclk
+    }
+    set_property -dict $dma_config [get_bd_cells $dma]
+    foreach pin $dma_pins {
         connect_bd_net $clk [get_bd_pins $dma/$pin]
     }
     connect_bd_net $aresetn [get_bd_pins $dma/axi_resetn]
-    connect_bd_intf_net [get_bd_intf_pins $dma/M_AXIS_MM2S] [get_bd_intf_pins $kernel/[dict get $spec stream_in]]
+    if {$stream_in ne ""} {
+        connect_bd_intf_net [get_bd_intf_pins $dma/M_AXIS_MM2S] [get_bd_intf_pins $kernel/$stream_in]
+        lappend irqs $dma/mm2s_introut
+    }
     connect_bd_intf_net [get_bd_intf_pins $kernel/[dict get $spec stream_out]] [get_bd_intf_pins $dma/S_AXIS_S2MM]
 
     lappend slaves $kernel/[dict get $spec control] $dma/S_AXI_LITE
     if {[dict get $spec irq] ne ""} { lappend irqs $kernel/[dict get $spec irq] }
-    lappend irqs $dma/mm2s_introut $dma/s2mm_introut
+    lappend irqs $dma/s2mm_introut
 }
 
 # kernel-to-kernel streams

@@ -7,7 +7,8 @@
 // §4 residual_add (residual_add.sv), §7 lut (lut.sv) -- none of that arithmetic is repeated here. Golden model:
 // spvit.sim.golden.model.encoder_block; HLS twin: encoder_block() in hw/hls/encoder_block.hpp (the same per-block
 // scalars, the same parameter layout; this core leaves scoring to the pruning stage and streams the class rows out
-// instead, and keeps parameter sets on chip, which it can prefetch).
+// instead, keeps parameter sets on chip, which it can prefetch, and can hand its tokens straight to the pruning
+// stage that follows it, m_axis_link).
 //
 //   a = LN1(x); q,k,v = requantize(slices of qkv(a)); ctx = attention(q, k, v); x1 = residual_add(x, proj(ctx))
 //   y = residual_add(x1, fc2(GELU(fc1(LN2(x1)))))
@@ -17,6 +18,9 @@
 //   s_axis           the n tokens of the image. Exactly n * D / 16 beats are taken per run; a tlast elsewhere than
 //                    on the last of them sets status.framing_error (the beat counts, not tlast, frame the image).
 //   m_axis           the block's n output tokens, same layout.
+//   m_axis_link      (flags.link) the same beats again, for the pruning stage that follows the block (prune_stage.sv
+//                    s_axis): a beat leaves when both streams have taken it, so the stage consumes the tokens as the
+//                    block produces them while they also reach DDR. With flags.link = 0 nothing is sent on it.
 //   m_axis_cls_p16   (flags.cls_out) row 0 of every head's p16 (§5.4: the class token's attention, uint16 frac 16):
 //                    head 0's n values, then head 1's, ...; tlast ends each head's row.
 //   m_axis_cls_ctx   (flags.cls_out) the class token's context of every head (§5.4): one beat of D / H int8 lanes
@@ -44,7 +48,8 @@
 //   0x14 weights_lo   byte address of the parameters, bits 31:0
 //   0x18 weights_hi   bits ADDR_WIDTH-1:32
 //   0x1C flags        bit0 cls_out (send the side streams), bit1 reload (fetch the parameters even if on chip),
-//                     bit2 prefetch (fetch the words at `next` during the run; ignored with PARAM_SETS = 1)
+//                     bit2 prefetch (fetch the words at `next` during the run; ignored with PARAM_SETS = 1),
+//                     bit3 link (send the output tokens on m_axis_link as well)
 //   0x20 ln1_eps_lo   §6 E of norm1, bits 31:0    0x24 ln1_eps_hi  bits 40:32     0x28 ln1_shift  15 + f_g - f_out
 //   0x2C q_shift      qkv accumulator frac - f_q   0x30 k_shift                    0x34 v_shift    (§5.1)
 //   0x38 f_qk         f_q + f_k (§5.2)             0x3C ctx_shift   8 + f_v - f_ctx (§5.3)
@@ -156,6 +161,11 @@ module encoder_block #(
     output wire logic                        m_axis_tvalid,
     input  wire logic                        m_axis_tready,
     output wire logic                        m_axis_tlast,
+
+    output wire logic [127:0]                m_axis_link_tdata,
+    output wire logic                        m_axis_link_tvalid,
+    input  wire logic                        m_axis_link_tready,
+    output wire logic                        m_axis_link_tlast,
 
     // class-attention side streams (asvit_score.sv's inputs)
     output wire logic [15:0]                 m_axis_cls_p16_tdata,
@@ -337,6 +347,7 @@ end
 // =====================================================================================================================
 logic [BEAT_CNT_WIDTH-1:0] total_reg;          // n * BEATS
 logic                      cls_out_reg;
+logic                      link_reg;           // flags.link of the run: the tokens also go out on m_axis_link
 logic [BEAT_CNT_WIDTH-1:0] in_count_reg, out_count_reg;
 logic [H-1:0]              p16_rows_reg;       // heads whose class row has left (or was dropped)
 logic [H_WIDTH:0]          ctx_sent_reg;       // class-context beats sent
@@ -446,6 +457,7 @@ always_ff @(posedge clk) begin
         load_cycles_reg <= '0;
         total_reg <= BEAT_CNT_WIDTH'(n_clamped * BEATS);
         cls_out_reg <= r_flags[0];
+        link_reg <= r_flags[3];
         framing_error_reg <= 1'b0;
         axi_error_reg <= 1'b0;
         set_reg <= tag_hit ? hit_set : victim_reg;
@@ -493,6 +505,7 @@ always_ff @(posedge clk) begin
         load_cycles_reg <= '0;
         total_reg <= '0;
         cls_out_reg <= 1'b0;
+        link_reg <= 1'b0;
         framing_error_reg <= 1'b0;
         axi_error_reg <= 1'b0;
         set_used_reg <= '0;
@@ -1104,26 +1117,44 @@ residual_add #(.PARALLEL(16), .FRAC_WIDTH(6), .FRAC_MIN(-8), .FRAC_MAX(16)) res2
     .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(y_tvalid), .m_axis_tready(y_tready), .m_axis_tlast(y_tlast)
 );
 
-// Output: the beat counter frames the image (tlast on beat n * BEATS - 1).
-assign m_axis_tvalid = y_tvalid && running_reg && !all_out;
-assign y_tready = m_axis_tready && running_reg && !all_out;
+// Output: the beat counter frames the image (tlast on beat n * BEATS - 1). With flags.link the beat goes to both
+// streams; each one's valid stays up until it has taken the beat (AXI-Stream: valid never waits for ready), and the
+// beat is done when both have.
+logic main_taken_reg, link_taken_reg;  // the stream has taken the current beat
+wire  out_open = y_tvalid && running_reg && !all_out;
+wire  main_ok = main_taken_reg || m_axis_tready;
+wire  link_ok = !link_reg || link_taken_reg || m_axis_link_tready;
+wire  out_done = out_open && main_ok && link_ok;
+
+assign m_axis_tvalid = out_open && !main_taken_reg;
+assign m_axis_link_tvalid = out_open && link_reg && !link_taken_reg;
 assign m_axis_tlast = out_count_reg == total_reg - 1'b1;
+assign m_axis_link_tlast = m_axis_tlast;
+assign m_axis_link_tdata = m_axis_tdata;
+assign y_tready = running_reg && !all_out && main_ok && link_ok;
 
 always_ff @(posedge clk) begin
-    if (m_axis_tvalid && m_axis_tready) begin
+    if (out_done) begin
         out_count_reg <= out_count_reg + 1'b1;
+        main_taken_reg <= 1'b0;
+        link_taken_reg <= 1'b0;
+    end else begin
+        main_taken_reg <= main_taken_reg || (m_axis_tvalid && m_axis_tready);
+        link_taken_reg <= link_taken_reg || (m_axis_link_tvalid && m_axis_link_tready);
     end
     if (rst || run_start) begin
         out_count_reg <= '0;
+        main_taken_reg <= 1'b0;
+        link_taken_reg <= 1'b0;
     end
 end
 
-wire unused = &{1'b0, r_n[31:16], r_weights[63:ADDR_WIDTH], r_next[63:ADDR_WIDTH], r_flags[31:3], cfg_reg[5][31:9],
+wire unused = &{1'b0, r_n[31:16], r_weights[63:ADDR_WIDTH], r_next[63:ADDR_WIDTH], r_flags[31:4], cfg_reg[5][31:9],
                 cfg_reg[17][31:9], y_tlast, at_m_tlast, wr_offset, rd_offset};
 
 `ifndef SYNTHESIS
 always_ff @(posedge clk) begin
-    if (!rst && m_axis_tvalid && m_axis_tready) begin
+    if (!rst && out_done) begin
         assert (y_tlast == m_axis_tlast)
         else $error("encoder_block: internal tlast out of step at beat %0d", out_count_reg);
     end

@@ -2,7 +2,8 @@
 spvit.sim.block_regs, parameter words in DDR, tokens over AXI-Stream), used by the block tests (test_encoder_block.py).
 
 Ports: s_axil (cocotbext-axi AxiLiteMaster), m_axi (AxiRamRead: the DDR holding the packed parameters), s_axis /
-m_axis (16 int8 channels per beat), m_axis_cls_p16 (uint16 per beat) and m_axis_cls_ctx (D / H int8 per beat).
+m_axis / m_axis_link (16 int8 channels per beat), m_axis_cls_p16 (uint16 per beat) and m_axis_cls_ctx (D / H int8 per
+beat).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class BlockTB(Testbench):
             quiet(port)
         self.source = self.add_source(byte_lanes=16)
         self.sink = self.add_sink(byte_lanes=16)
+        self.link_sink = self.add_sink("m_axis_link", byte_lanes=16)
         self.p16_sink = self.add_sink("m_axis_cls_p16", byte_lanes=2)
         self.dh = len(dut.m_axis_cls_ctx_tdata) // 8
         self.ctx_sink = self.add_sink("m_axis_cls_ctx", byte_lanes=self.dh)
@@ -58,22 +60,26 @@ class BlockTB(Testbench):
         self.ram.write(base, np.asarray(words_u32, dtype="<u4").tobytes())
 
     async def run_block(self, x: np.ndarray, regs: dict, weights_addr: int, cls_out: bool = True,
-                        reload: bool = False, prefetch_addr: int | None = None,
+                        reload: bool = False, prefetch_addr: int | None = None, link: bool = False,
                         reg_skew: dict | None = None, axi_error: bool = False) -> BlockResult:
         """One run: registers from `regs` (spvit.sim.block_regs.block_regs names), ap_start, the tokens in, the
         outputs out, ap_done, the cycle counters. `prefetch_addr`: the core fetches those parameters during the
-        run (and perhaps after it). `axi_error`: the run's status must report an AXI read error (else none)."""
+        run (and perhaps after it). `link`: the tokens must come out on m_axis_link too, the same frame.
+        `axi_error`: the run's status must report an AXI read error (else none)."""
         n = x.shape[0]
         regs = dict(regs)
         for name, skew in (reg_skew or {}).items():
             regs[name] += skew
         for offset, value in rtl_reg_writes(regs, n, weights_addr, cls_out=cls_out, reload=reload,
-                                            prefetch_addr=prefetch_addr):
+                                            prefetch_addr=prefetch_addr, link=link):
             await self.axil.write_dword(offset, value)
         await self.axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
         await self.source.send(AxiStreamFrame(int8_bytes(x)))
         tokens = int8_values(await self.sink.recv()).reshape(-1, self.d)
         assert tokens.shape[0] == n, f"{tokens.shape[0]} tokens out (tlast), {n} in"
+        if link:
+            linked = int8_values(await self.link_sink.recv()).reshape(-1, self.d)
+            assert np.array_equal(linked, tokens), "m_axis_link carried other tokens than m_axis"
         p16 = np.zeros((0, n), dtype=np.int64)
         ctx = np.zeros((0, self.dh), dtype=np.int64)
         if cls_out:

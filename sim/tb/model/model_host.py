@@ -10,8 +10,10 @@ Per image (docs/arithmetic.md §11; the same host steps as spvit.sim.hls_backend
   §8-§11.3 after a stage's block: prune_stage.sv (sp_*: SCORER = 1, the SPViT selector inside, its parameters streamed
          in on s_axis_prm when another stage's are loaded; as_*: SCORER = 2, asvit_score fed by the block's side
          streams, flags.cls_out set for that block): registers from spvit.sim.prune_regs (N, TAIL, K, THR_MODE,
-         THRESHOLD, PACKAGE), the block's output tokens in, the next sequence out with its source indices (m_axis_tuser)
-         -> token ids (package token: PACKAGE_ID - stage); the scores the stage computed come from the score tap;
+         THRESHOLD, PACKAGE) and ap_start before the block's run, which sets flags.link: the stage takes the block's
+         output tokens on the link as they come (they reach the host's block sink as well), and sends the next
+         sequence with its source indices (m_axis_tuser) -> token ids (package token: PACKAGE_ID - stage); the scores
+         the stage computed come from the score tap;
   §11.4  the class token -> layernorm.sv -> linear.sv with int32 accumulators (hd_*) -> the logits.
 Everything the golden Trace.per_image() holds comes out of RTL; every stream frame is checked for its length.
 """
@@ -77,7 +79,6 @@ class Stage:
     """One prune_stage.sv instance's ports."""
     kind: str                  # "spvit" (SCORER = 1) or "asvit" (SCORER = 2)
     axil: AxiLiteMaster
-    source: AxiStreamSource
     sink: AxiStreamSink
     scores: AxiStreamMonitor
     cycles: object             # the *_cycles tap
@@ -115,14 +116,13 @@ class ModelHost:
         self.stages = {}
         for kind, p in (("spvit", "sp"), ("asvit", "as")):
             self.stages[kind] = Stage(
-                kind, AxiLiteMaster(AxiLiteBus.from_prefix(dut, f"{p}_s_axil"), clk, rst), src(f"{p}_s_axis"),
-                sink(f"{p}_m_axis"), AxiStreamMonitor(AxiStreamBus.from_prefix(dut, f"{p}_score"), clk, rst),
+                kind, AxiLiteMaster(AxiLiteBus.from_prefix(dut, f"{p}_s_axil"), clk, rst), sink(f"{p}_m_axis"), AxiStreamMonitor(AxiStreamBus.from_prefix(dut, f"{p}_score"), clk, rst),
                 getattr(dut, f"{p}_cycles"), prm=src("sp_s_axis_prm") if kind == "spvit" else None)
         self.hd_src, self.hd_sink = src("hd_s_axis"), sink("hd_m_axis")
         ports = [self.pe_src, self.pe_sink, self.emb_x, self.emb_r, self.emb_sink, self.blk_axil.read_if,
                  self.blk_axil.write_if, self.ram, self.blk_src, self.blk_sink, self.hd_src, self.hd_sink]
         for st in self.stages.values():
-            ports += [st.axil.read_if, st.axil.write_if, st.source, st.sink, st.scores] + ([st.prm] if st.prm else [])
+            ports += [st.axil.read_if, st.axil.write_if, st.sink, st.scores] + ([st.prm] if st.prm else [])
         for port in ports:
             port.log.setLevel(logging.WARNING)
         # the build's widths
@@ -214,12 +214,13 @@ class ModelHost:
         assert x.shape == tokens.shape, f"positional embedding: {x.shape[0]} tokens out, {len(tokens)} in"
         return x
 
-    async def block(self, i: int, x: np.ndarray, cls_out: bool) -> tuple[np.ndarray, int, int]:
-        """Block i on the n tokens x: (output tokens, cycles and load_cycles registers)."""
+    async def block(self, i: int, x: np.ndarray, cls_out: bool, link: bool = False) -> tuple[np.ndarray, int, int]:
+        """Block i on the n tokens x (`link`: its output tokens also go to the stage started before it): (output
+        tokens, cycles and load_cycles registers)."""
         n, axil = x.shape[0], self.blk_axil
         reload, self.words_rewritten = self.words_rewritten, False
         for offset, value in rtl_reg_writes(self.block_regs[i], n, self.block_addr[i], cls_out=cls_out, reload=reload,
-                                            prefetch_addr=self.block_addr[(i + 1) % len(self.block_addr)]):
+                                            prefetch_addr=self.block_addr[(i + 1) % len(self.block_addr)], link=link):
             await axil.write_dword(offset, value)
         await axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
         await self.blk_src.send(AxiStreamFrame(x.astype(np.int8).tobytes()))
@@ -232,12 +233,10 @@ class ModelHost:
         assert not status & (RTL_STATUS["framing_error"] | RTL_STATUS["axi_error"]), f"block {i}: status {status:#x}"
         return y, await axil.read_dword(RTL_REGS["cycles"]), await axil.read_dword(RTL_REGS["load_cycles"])
 
-    async def stage(self, s: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Stage s on the n tokens x: (next tokens, their source indices (n: the package token), the n scores,
-        the run's cycles)."""
+    async def start_stage(self, s: int, n: int) -> Stage:
+        """Stage s set up for n tokens and started: it waits for them on the block's link."""
         bd = self.bundle
         st = self.stages[bd.config.prune.score]
-        n = x.shape[0]
         if st.prm is not None and st.loaded != s:  # the selector holds one stage's parameters
             p = bd.selector(s)
             await st.prm.send(AxiStreamFrame(pr.selector_param_bytes(p)))
@@ -248,9 +247,12 @@ class ModelHost:
         for name, value in {**self.stage_regs[s], "N": n}.items():
             await st.axil.write_dword(pr.PRUNE_REGS[name], value)
         await st.axil.write_dword(pr.PRUNE_REGS["CTRL"], pr.AP_START)
-        await st.source.send(AxiStreamFrame(x.astype(np.int8).tobytes()))
+        return st
+
+    async def stage_result(self, s: int, st: Stage, n: int, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """The run of stage s on n tokens: (next tokens, their source indices (n: the package token), the n scores,
+        the run's cycles)."""
         frame = await st.sink.recv(compact=False)  # keeps tuser per byte even when every value is the same
-        d = x.shape[1]
         y = np.frombuffer(bytes(frame.tdata), dtype=np.int8).reshape(-1, d).astype(np.int64)
         sources = np.asarray(frame.tuser[::d], dtype=np.int64)
         scores = await st.scores.recv()
@@ -278,14 +280,15 @@ class ModelHost:
         ids = np.arange(x.shape[0])
         asvit = cfg.prune.score == "asvit"
         for i in range(cfg.depth):
-            x, cycles, load_cycles = await self.block(i, x, cls_out=asvit and i in self.stage_of)
+            s = self.stage_of.get(i)
+            n = x.shape[0]
+            st = None if s is None else await self.start_stage(s, n)
+            x, cycles, load_cycles = await self.block(i, x, cls_out=asvit and st is not None, link=st is not None)
             res.trace[f"blocks.{i}.out"] = x
             res.block_cycles.append(cycles)
             res.block_load_cycles.append(load_cycles)
-            if i in self.stage_of:
-                s = self.stage_of[i]
-                n = x.shape[0]
-                x, sources, scores, cycles = await self.stage(s, x)
+            if st is not None:
+                x, sources, scores, cycles = await self.stage_result(s, st, n, x.shape[1])
                 ids = np.where(sources < n, ids[np.minimum(sources, n - 1)], PACKAGE_ID - s)
                 res.trace[f"stages.{s}.scores"] = scores
                 res.trace[f"stages.{s}.kept_ids"] = ids

@@ -12,16 +12,19 @@
 //          prepends the class token), r = the positional embedding, fracs on emb_fx / emb_fr / emb_fout.
 //   blk_*  §11.2 encoder_block.sv, the IP core as it is: AXI4-Lite registers (blk_s_axil), AXI4 parameter fetch
 //          (blk_m_axi), tokens in and out (blk_s_axis, blk_m_axis). Its class-attention side streams
-//          (m_axis_cls_p16 / m_axis_cls_ctx, flags.cls_out) feed the Adaptive Sparse ViT prune stage directly.
+//          (m_axis_cls_p16 / m_axis_cls_ctx, flags.cls_out) feed the Adaptive Sparse ViT prune stage directly, and
+//          its m_axis_link (flags.link: the output tokens again) feeds the s_axis of both prune stages: the one the
+//          host started takes them (a stage that does not run holds tready low), as the block produces them.
 //   sp_*   §8.2-§11.3 prune_stage.sv with SCORER = 1 (the SPViT selector inside; its parameters on sp_s_axis_prm in
 //          the HLS word layout), when SCORERS bit 0 is set.
 //   as_*   §8.1, §9-§11.3 prune_stage.sv with SCORER = 2 (asvit_score inside, fed by the block's side streams), when
 //          SCORERS bit 1 is set.
-//          Both: AXI4-Lite registers (spvit.sim.prune_regs), tokens in (s_axis), tokens out (m_axis, tuser = source
-//          index, n = the package token). For the trace (§11.5) a tap shows the scores the stage computed: *_score_*
-//          is the stage's internal score stream at its handshake into topk_select (tvalid = a score taken), and
-//          *_cycles counts the cycles of the last run in the stage's run state (from the cycle after its registers
-//          were sampled and checked to its last output beat), the stage's analogue of encoder_block's cycles register.
+//          Both: AXI4-Lite registers (spvit.sim.prune_regs), tokens in from the block's link, tokens out (m_axis,
+//          tuser = source index, n = the package token). For the trace (§11.5) a tap shows the scores the stage
+//          computed: *_score_* is the stage's internal score stream at its handshake into topk_select (tvalid = a
+//          score taken), and *_cycles counts the cycles of the last run in the stage's run state (from the cycle after
+//          its registers were sampled and checked to its last output beat), the stage's analogue of encoder_block's
+//          cycles register.
 //   hd_*   §11.4 the head: layernorm.sv (the final norm, HEAD_LANES lanes, parameters written through hd_ln_wr_*,
 //          E and shift on hd_eps / hd_ln_shift) straight into linear.sv with ACC_OUT = 1 (the classifier's int32
 //          accumulators, HEAD_PE per beat; memories through hd_w_wr_* / hd_b_wr_*). In: the class token.
@@ -159,10 +162,6 @@ module model_tb #(
     output wire logic                          sp_s_axil_rvalid,
     input  wire logic                          sp_s_axil_rready,
     output wire logic                          sp_irq,
-    input  wire logic [127:0]                  sp_s_axis_tdata,
-    input  wire logic                          sp_s_axis_tvalid,
-    output wire logic                          sp_s_axis_tready,
-    input  wire logic                          sp_s_axis_tlast,
     input  wire logic [127:0]                  sp_s_axis_prm_tdata,
     input  wire logic                          sp_s_axis_prm_tvalid,
     output wire logic                          sp_s_axis_prm_tready,
@@ -198,10 +197,6 @@ module model_tb #(
     output wire logic                          as_s_axil_rvalid,
     input  wire logic                          as_s_axil_rready,
     output wire logic                          as_irq,
-    input  wire logic [127:0]                  as_s_axis_tdata,
-    input  wire logic                          as_s_axis_tvalid,
-    output wire logic                          as_s_axis_tready,
-    input  wire logic                          as_s_axis_tlast,
     output wire logic [127:0]                  as_m_axis_tdata,
     output wire logic                          as_m_axis_tvalid,
     input  wire logic                          as_m_axis_tready,
@@ -324,6 +319,9 @@ logic [15:0]   cls_p16_tdata;
 logic          cls_p16_tvalid, cls_p16_tready, cls_p16_tlast;
 logic [DH*8-1:0] cls_ctx_tdata;
 logic          cls_ctx_tvalid, cls_ctx_tready, cls_ctx_tlast;
+logic [127:0]  link_tdata;
+logic          link_tvalid, link_tlast;
+logic          sp_link_tready, as_link_tready;
 
 encoder_block #(
     .D(D),
@@ -377,6 +375,10 @@ encoder_block #(
     .m_axis_tvalid(blk_m_axis_tvalid),
     .m_axis_tready(blk_m_axis_tready),
     .m_axis_tlast(blk_m_axis_tlast),
+    .m_axis_link_tdata(link_tdata),
+    .m_axis_link_tvalid(link_tvalid),
+    .m_axis_link_tready(sp_link_tready || as_link_tready),
+    .m_axis_link_tlast(link_tlast),
     .m_axis_cls_p16_tdata(cls_p16_tdata),
     .m_axis_cls_p16_tvalid(cls_p16_tvalid),
     .m_axis_cls_p16_tready(cls_p16_tready),
@@ -424,10 +426,10 @@ if (SCORERS[0]) begin : g_spvit
         .s_axil_rvalid(sp_s_axil_rvalid),
         .s_axil_rready(sp_s_axil_rready),
         .irq(sp_irq),
-        .s_axis_tdata(sp_s_axis_tdata),
-        .s_axis_tvalid(sp_s_axis_tvalid),
-        .s_axis_tready(sp_s_axis_tready),
-        .s_axis_tlast(sp_s_axis_tlast),
+        .s_axis_tdata(link_tdata),
+        .s_axis_tvalid(link_tvalid),
+        .s_axis_tready(sp_link_tready),
+        .s_axis_tlast(link_tlast),
         .s_axis_score_tdata(16'd0),
         .s_axis_score_tvalid(1'b0),
         .s_axis_score_tready(unused_score_tready),
@@ -478,7 +480,7 @@ end else begin : g_no_spvit
     assign sp_s_axil_rresp = 2'd0;
     assign sp_s_axil_rvalid = 1'b0;
     assign sp_irq = 1'b0;
-    assign sp_s_axis_tready = 1'b0;
+    assign sp_link_tready = 1'b0;
     assign sp_s_axis_prm_tready = 1'b0;
     assign sp_m_axis_tdata = '0;
     assign sp_m_axis_tvalid = 1'b0;
@@ -490,7 +492,7 @@ end else begin : g_no_spvit
     assign sp_cycles = '0;
     wire unused_sp = &{1'b0, sp_s_axil_awaddr, sp_s_axil_awprot, sp_s_axil_awvalid, sp_s_axil_wdata, sp_s_axil_wstrb,
                        sp_s_axil_wvalid, sp_s_axil_bready, sp_s_axil_araddr, sp_s_axil_arprot, sp_s_axil_arvalid,
-                       sp_s_axil_rready, sp_s_axis_tdata, sp_s_axis_tvalid, sp_s_axis_tlast, sp_s_axis_prm_tdata,
+                       sp_s_axil_rready, sp_s_axis_prm_tdata,
                        sp_s_axis_prm_tvalid, sp_s_axis_prm_tlast, sp_m_axis_tready, 32'(SEL_SE_WIDTH)};
 end
 
@@ -527,10 +529,10 @@ if (SCORERS[1]) begin : g_asvit
         .s_axil_rvalid(as_s_axil_rvalid),
         .s_axil_rready(as_s_axil_rready),
         .irq(as_irq),
-        .s_axis_tdata(as_s_axis_tdata),
-        .s_axis_tvalid(as_s_axis_tvalid),
-        .s_axis_tready(as_s_axis_tready),
-        .s_axis_tlast(as_s_axis_tlast),
+        .s_axis_tdata(link_tdata),
+        .s_axis_tvalid(link_tvalid),
+        .s_axis_tready(as_link_tready),
+        .s_axis_tlast(link_tlast),
         .s_axis_score_tdata(16'd0),
         .s_axis_score_tvalid(1'b0),
         .s_axis_score_tready(unused_score_tready),
@@ -583,7 +585,7 @@ end else begin : g_no_asvit
     assign as_s_axil_rresp = 2'd0;
     assign as_s_axil_rvalid = 1'b0;
     assign as_irq = 1'b0;
-    assign as_s_axis_tready = 1'b0;
+    assign as_link_tready = 1'b0;
     assign as_m_axis_tdata = '0;
     assign as_m_axis_tvalid = 1'b0;
     assign as_m_axis_tlast = 1'b0;
@@ -594,7 +596,7 @@ end else begin : g_no_asvit
     assign as_cycles = '0;
     wire unused_as = &{1'b0, as_s_axil_awaddr, as_s_axil_awprot, as_s_axil_awvalid, as_s_axil_wdata, as_s_axil_wstrb,
                        as_s_axil_wvalid, as_s_axil_bready, as_s_axil_araddr, as_s_axil_arprot, as_s_axil_arvalid,
-                       as_s_axil_rready, as_s_axis_tdata, as_s_axis_tvalid, as_s_axis_tlast, as_m_axis_tready,
+                       as_s_axil_rready, as_m_axis_tready,
                        cls_p16_tdata, cls_p16_tvalid, cls_p16_tlast, cls_ctx_tdata, cls_ctx_tvalid, cls_ctx_tlast};
 end
 
