@@ -244,11 +244,13 @@ def _run(top: str, sources, test_module: str, params: dict, job: dict, name: str
 
 
 def run_block(cfg: ModelConfig, params: dict, n_list, work: Path, kept_n=(), probe_n=(), check=True, seed=0,
-              config: str | None = None) -> dict:
+              config: str | None = None, trace_mode: str | None = None) -> dict:
     """encoder_block.sv at every n of n_list (parameters fetched), and again with them on chip for kept_n; the MAC
-    arrays probed at probe_n in both modes."""
+    arrays probed at probe_n in both modes; the output beats of every run in `trace_mode` recorded (for the stage
+    linked behind the block), with the side streams on for an Adaptive Sparse ViT model."""
     job = dict(config=config or cfg.name, seed=seed, n_list=list(n_list), modes=["fetch"], kept_n=list(kept_n),
-               probe_n=list(probe_n), probe_modes=["fetch", "kept"], check=check)
+               probe_n=list(probe_n), probe_modes=["fetch", "kept"], trace_mode=trace_mode,
+               trace_n=list(n_list) if trace_mode else [], trace_cls_out=cfg.prune.score == "asvit", check=check)
     return _run("encoder_block", _sources("encoder_block"), "bench_block", params, job,
                 f"encoder_block-{cfg.name}", "block_results.json", work)
 
@@ -279,9 +281,21 @@ def chain_blocks(chain: list[dict], depth: int) -> int:
     return sum(runs) + (depth - len(runs)) * runs[-1]
 
 
+def stage_links(runs: list[dict], mode: str) -> dict[str, dict]:
+    """Per n, what a pruning stage linked behind the block receives: the cycles of the block run's output beats
+    (tokens, class rows, class contexts; from its run with the side streams on where the scorer needs them) and its
+    register writes before ap_start; and the cycles of the block's run in `mode` (the stage costs what it adds after
+    them: for an Adaptive Sparse ViT stage, the side streams' cost to its block too)."""
+    cycles = {r["n"]: r["cycles"] for r in runs if r["mode"] == mode}
+    return {str(r["n"]): {**r["beats"], "register_cycles": r["register_cycles"], "block_cycles": cycles[r["n"]]}
+            for r in runs if "beats" in r and r["mode"].split("+")[0] == mode}
+
+
 def run_prune(cfg: ModelConfig, params: dict, n_list, work: Path, check=True, seed=0,
-              config: str | None = None) -> dict:
-    job = dict(config=config or cfg.name, seed=seed, n_list=list(n_list), scorer=params["SCORER"], check=check)
+              config: str | None = None, links: dict | None = None) -> dict:
+    """prune_stage.sv at every n of n_list, alone and (links) behind its block."""
+    job = dict(config=config or cfg.name, seed=seed, n_list=list(n_list), scorer=params["SCORER"], check=check,
+               links=links or {})
     return _run("prune_stage", _sources("prune_stage"), "bench_prune", params, job, f"prune_stage-{cfg.name}",
                 "prune_results.json", work)
 
@@ -343,7 +357,7 @@ def compose(cfg: ModelConfig, block: dict[int, int], stage: dict[int, int], fixe
 
 def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: dict, block: dict[int, int],
                    kept: dict[int, int], stage: dict[int, int], fixed: dict[str, int], hashes: dict,
-                   fixed_detail: dict, reg_cycles: int) -> dict:
+                   fixed_detail: dict, reg_cycles: int, stage_alone: dict[int, int] | None = None) -> dict:
     """quant/latency.py's table format, source "measured" (needs every n = 1 .. n_max)."""
     n_max = cfg.num_patches + 1 + cfg.num_stages
     missing = [n for n in range(1, n_max + 1) if n not in block or (cfg.num_stages and n not in stage)]
@@ -371,11 +385,14 @@ def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: di
          ("parameters on chip (a set per block: only the first image fetches them)" if resident(cfg, bp) else fetched)
          + "; tokens in and out at one 128-bit beat per cycle"),
         "block_cycles_params_on_chip[n-1]: the block run with its parameters on chip (no fetch in the run)",
-        "the block's class-attention side streams off (flags.cls_out = 0); an asvit model's stage blocks send them, "
-        "which the measurement leaves out",
-        f"selector_cycles[n-1]: prune_stage.sv (scorer {cfg.prune.score}) from ap_start to ap_done counted by the "
-        "testbench, stage 0 (no earlier package tokens), k = the config's first-stage k capped at n - 1; the "
-        "cost hardly depends on k (token_pack sees every token)",
+        "the block's class-attention side streams " + ("on (flags.cls_out: they feed the stage's asvit_score)"
+                                                        if cfg.prune.score == "asvit" else "off (flags.cls_out = 0)"),
+        f"selector_cycles[n-1]: prune_stage.sv (scorer {cfg.prune.score}) behind its block (encoder_block.sv "
+        "flags.link): started before the block, it takes the block's output as the block puts it out (the beats' "
+        "cycles recorded in the block run of block_cycles, replayed into the stage); the cycles from the block's "
+        "last output beat to the stage's ap_done. selector_cycles_alone[n-1]: the stage alone, its inputs at one "
+        "beat per cycle, ap_start to ap_done. Both stage 0 (no earlier package tokens), k = the config's "
+        "first-stage k capped at n - 1; the cost hardly depends on k (token_pack sees every token)",
         f"patch_embed_cycles, head linear: linear.sv measured (first input beat to last output beat) with the qkv "
         f"array's SIMD x PE (assumed time-shared: no patch-embedding/head IP core yet); head LayerNorm derived "
         f"(2 x D/LN_PARALLEL beats + {LN_LATENCY} cycles latency of layernorm.sv)",
@@ -383,7 +400,8 @@ def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: di
         "cycles of AXI4-Lite programming (testbench pace; a PS is slower) + the int32 logits out",
         f"MAC units: {bp['LINEAR_MACS_PER_DSP']} int8 product(s) per DSP48E2 in the linear arrays (linear.sv "
         "MACS_PER_DSP), one in attention",
-        "batch 1, one image at a time, the kernels one after another (no overlap between blocks), cycles at clock_mhz",
+        "batch 1, one image at a time, the blocks one after another (no overlap between blocks; a pruning stage "
+        "overlaps the block before it), cycles at clock_mhz",
     ]
     return {
         "format": lat.FORMAT, "version": lat.VERSION, "source": "measured",
@@ -397,6 +415,8 @@ def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: di
         "n_max": n_max,
         "block_cycles": [int((kept if resident(cfg, bp) else block)[n]) for n in range(1, n_max + 1)],
         "selector_cycles": [int(stage.get(n, 0)) if cfg.num_stages else 0 for n in range(1, n_max + 1)],
+        "selector_cycles_alone": [int((stage_alone or {}).get(n, 0)) if cfg.num_stages else 0
+                                  for n in range(1, n_max + 1)],
         "block_macs": [int(lat.block_macs(cfg, n)) for n in range(1, n_max + 1)],
         "block_cycles_params_on_chip": [int(kept[n]) for n in range(1, n_max + 1)] if len(kept) >= n_max else [],
         "patch_embed_cycles": int(fixed["patch_embed_cycles"]),
@@ -626,16 +646,18 @@ def _plots(out: Path, cfg: ModelConfig, res: dict) -> list[str]:
     block = {int(k): v for k, v in res["block_cycles"].items()}
     kept = {int(k): v for k, v in res.get("block_cycles_params_on_chip", {}).items()}
     stage = {int(k): v for k, v in res.get("stage_cycles", {}).items()}
+    alone = {int(k): v for k, v in res.get("stage_cycles_alone", {}).items()}
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     ns = sorted(block)
     ax.plot(ns, [block[n] for n in ns], "o-" if len(ns) < 20 else "-", label="encoder block (parameters fetched)")
     if kept:
         nk = sorted(kept)
         ax.plot(nk, [kept[n] for n in nk], "s--" if len(nk) < 20 else "--", label="encoder block (parameters on chip)")
-    if stage:
-        nsg = sorted(stage)
-        ax.plot(nsg, [stage[n] for n in nsg], "^-" if len(nsg) < 20 else "-",
-                label=f"pruning stage ({cfg.prune.score})")
+    for cycles, what, style in ((alone, "alone", "v:"), (stage, "after its block, linked", "^-")):
+        if cycles:
+            nsg = sorted(cycles)
+            ax.plot(nsg, [cycles[n] for n in nsg], style if len(nsg) < 20 else style[1:],
+                    label=f"pruning stage ({cfg.prune.score}, {what})")
     ax.set(xlabel="tokens n", ylabel="cycles", title=f"{cfg.name}: measured cycles per kernel run (RTL, Verilator)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
@@ -710,16 +732,25 @@ def write_report(out: Path, res: dict, cfg: ModelConfig, plots: list[str], resou
              f"MAC units (int8 multipliers; {res['block_parameters'].get('LINEAR_MACS_PER_DSP', 1)} per DSP48E2 in "
              "the linear arrays, one in attention): "
              + ", ".join(f"{k} {v}" for k, v in res["mac_units"].items()) + f" = {sum(res['mac_units'].values())}", ""]
-    lines += ["## Cycles per kernel run", "", "| n | block (params fetched) | block (params on chip) | pruning stage |",
-              "|---:|---:|---:|---:|"]
+    lines += ["## Cycles per kernel run", "",
+              "| n | block (params fetched) | block (params on chip) | pruning stage alone | pruning stage after its "
+              "block (linked) | late |", "|---:|---:|---:|---:|---:|---:|"]
     block, kept, stage = res["block_cycles"], res.get("block_cycles_params_on_chip", {}), res.get("stage_cycles", {})
+    alone, linked = res.get("stage_cycles_alone", {}), res.get("stage_linked", {})
     show = sorted(int(n) for n in block)
     if len(show) > 12:
         n_max = max(show)
         show = sorted({1, 2, 4, 8, 16, 32, n_max // 2, n_max - 2, n_max, *s.get("tokens_per_block", [])} & set(show))
     for n in show:
         lines.append(f"| {n} | {_fmt(block.get(str(n), block.get(n)))} | {_fmt(kept.get(str(n), '-'))} | "
-                     f"{_fmt(stage.get(str(n), '-'))} |")
+                     f"{_fmt(alone.get(str(n), '-'))} | {_fmt(stage.get(str(n), '-'))} | "
+                     f"{_fmt(sum(linked[str(n)]['late'].values()) if str(n) in linked else '-')} |")
+    if linked:
+        lines += ["", "A pruning stage runs behind its block (encoder_block.sv flags.link): it is started first and "
+                  "takes the block's output beats as the block puts them out, so it costs only what it adds after "
+                  "the block's last output beat (the linked column, used in the per-image figures). Measured by "
+                  "replaying the block run's output beats cycle for cycle into the stage; `late`: cycles the stage "
+                  "held a beat back (0: the replay is exact, the block would not have waited)."]
     f = res["fixed"]
     lines += ["", f"Fixed costs per image: patch embedding {f['patch_embed_cycles']:,} (linear.sv measured), head "
                   f"{f['head_cycles']:,} (LayerNorm derived + linear.sv measured), overhead {f['overhead_cycles']:,} "
@@ -790,8 +821,9 @@ CAVEATS = [
     "the qkv array's size, assuming the block's qkv array is time-shared for them (not implemented).",
     "The pruning stage is measured as stage 0 (no earlier package tokens in its input); later stages carry "
     "1-2 more protected tokens, which changes their cost by a few cycles.",
-    "Kernels run one after another with ap_start/ap_done per kernel (the host-driven flow): no overlap between "
-    "consecutive blocks or between a block and the next stage.",
+    "Kernels run with ap_start/ap_done per kernel (the host-driven flow): consecutive blocks do not overlap; a "
+    "pruning stage runs behind its block on the block's link (measured by replaying the block run's output beats, "
+    "cycle for cycle, into the stage; the report's `late` counts any cycle the stage held a beat back).",
 ]
 
 
@@ -855,17 +887,23 @@ def bench(config: str = "digits", board: str = BOARD, out: str | Path | None = N
     log = lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True)  # noqa: E731
 
     log(f"{cfg.name}: encoder_block {bp} at n = {counts[:6]}{'...' if len(counts) > 6 else ''}")
-    blk = run_block(cfg, bp, counts, work, kept_n=kept_n, probe_n=probe_n, check=check, seed=seed, config=config)
+    # the block runs as the design runs them are the ones a linked pruning stage follows
+    trace_mode = ("kept" if operating_on_chip(cfg, effective_block(bp)) else "fetch") if cfg.num_stages else None
+    blk = run_block(cfg, bp, counts, work, kept_n=kept_n, probe_n=probe_n, check=check, seed=seed, config=config,
+                    trace_mode=trace_mode)
     block = {r["n"]: r["cycles"] for r in blk["runs"] if r["mode"] == "fetch"}
     kept = {r["n"]: r["cycles"] for r in blk["runs"] if r["mode"] == "kept"}
     runs_by_n = {mode: {r["n"]: r for r in blk["runs"] if r["mode"] == mode} for mode in ("fetch", "kept")}
     reg_cycles = max(r["register_cycles"] for r in blk["runs"])
-    stage = {}
+    stage, stage_alone = {}, {}
     prn = None
     if cfg.num_stages:
         log(f"prune_stage {pp}")
-        prn = run_prune(cfg, pp, counts, work, check=check, seed=seed, config=config)
-        stage = {r["n"]: r["cycles"] for r in prn["runs"]}
+        links = stage_links(blk["runs"], trace_mode)
+        prn = run_prune(cfg, pp, counts, work, check=check, seed=seed, config=config, links=links)
+        stage_alone = {r["n"]: r["cycles"] for r in prn["runs"]}
+        # the stage runs behind its block (encoder_block.sv flags.link): it costs what it adds after the block
+        stage = {r["n"]: r["linked"]["exposed"] for r in prn["runs"] if "linked" in r}
     shapes = fixed_shapes(cfg, eff)
     log(f"linear.sv for the fixed costs: {[(s['name'], s['SIMD'], s['PE']) for s in shapes]}")
     lin = run_linear(cfg, shapes, work)
@@ -913,7 +951,7 @@ def bench(config: str = "digits", board: str = BOARD, out: str | Path | None = N
     n_max = cfg.num_patches + 1 + cfg.num_stages
     if all(n in block for n in range(1, n_max + 1)):
         table = measured_table(cfg, bdict, clock, eff, pp, block, kept, stage, fixed, hashes,
-                               {"shapes": shapes}, reg_cycles)
+                               {"shapes": shapes}, reg_cycles, stage_alone)
         lat.write_table(table, out / "latency_table.json")
         if store:
             path = lat.write_table(table, lat.shipped_path(cfg.name, bdict["board"]))
@@ -939,6 +977,8 @@ def bench(config: str = "digits", board: str = BOARD, out: str | Path | None = N
         "block_cycles_params_on_chip": {str(k): v for k, v in sorted(kept.items())},
         "block_load_cycles": {str(r["n"]): r["load_cycles"] for r in blk["runs"] if r["mode"] == "fetch"},
         "stage_cycles": {str(k): v for k, v in sorted(stage.items())},
+        "stage_cycles_alone": {str(k): v for k, v in sorted(stage_alone.items())},
+        "stage_linked": {str(r["n"]): r["linked"] for r in (prn or {}).get("runs", []) if "linked" in r},
         "prefetch_chains": chains,
         "stage_tokens_out": {str(r["n"]): r["n_out"] for r in (prn or {}).get("runs", [])},
         "fixed": fixed, "fixed_linear": lin["shapes"], "fixed_shapes": shapes, "register_cycles": reg_cycles,
@@ -988,7 +1028,8 @@ def table_from_results(res: dict, cfg: ModelConfig) -> dict:
     return measured_table(cfg, bdict, res["clock_mhz"], effective_block(res["block_parameters"]),
                           res["prune_parameters"], ints(res["block_cycles"]), ints(res["block_cycles_params_on_chip"]),
                           ints(res["stage_cycles"]), res["fixed"], res["rtl_sources"],
-                          {"shapes": res["fixed_shapes"]}, res["register_cycles"])
+                          {"shapes": res["fixed_shapes"]}, res["register_cycles"],
+                          ints(res.get("stage_cycles_alone", {})))
 
 
 def store_resources(doc: dict, board: str = BOARD) -> Path:

@@ -143,8 +143,18 @@ def test_bench_digits_few_counts(require_tool, tmp_path, capsys):
     assert {p.name for p in out.iterdir()} >= {"report.md", "bench.json", "cycles.png", "utilisation_n34.png",
                                               "utilisation_n34_on_chip.png"}
     block = {int(k): v for k, v in res["block_cycles"].items()}
-    stage = {int(k): v for k, v in res["stage_cycles"].items()}
-    assert block[1] < block[19] < block[34] and stage[1] < stage[19] < stage[34]
+    alone = {int(k): v for k, v in res["stage_cycles_alone"].items()}
+    block_kept = {int(k): v for k, v in res["block_cycles_params_on_chip"].items()}
+    assert block[1] < block[19] < block[34] and alone[1] < alone[19] < alone[34]
+    # behind its block (the block runs on chip, as the digits design runs them: --kept) the stage takes the tokens as
+    # they come and adds less than it takes alone; the replay was exact (no beat held back)
+    linked = res["stage_linked"]
+    assert set(linked) == {"19", "34"} and res["stage_cycles"] == {n: linked[n]["exposed"] for n in linked}
+    for n in (19, 34):
+        r = linked[str(n)]
+        assert 0 < r["exposed"] < alone[n] and r["late"] == {"m_axis": 0}, r
+        # the block's last output beat is its last cycle: the replay starts where the block's run did
+        assert r["block_end"] == r["block_cycles"] == block_kept[n] and r["cycles"] == r["block_end"] + r["exposed"]
     assert res["block_cycles_params_on_chip"]["19"] < block[19]  # no parameter fetch in the run
     assert int(res["block_load_cycles"]["19"]) > 0
     assert res["stage_tokens_out"]["34"] == 1 + DIGITS.stage_k()[0] + 1  # class + k kept + package token

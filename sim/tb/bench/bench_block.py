@@ -21,8 +21,11 @@ write), from which the bench derives the MAC utilisation. Every output is checke
 encoder_block when `check` is set.
 
 Job (JSON file named by SPVIT_BENCH_JOB): config (name or YAML path), seed, n_list, modes, kept_n (counts also run
-in `kept` mode right after `fetch`), probe_n, probe_modes (the modes probed at those counts), check, chains ({name:
-[{"n", "gap"}, ...]}: the runs of each chain, the first one a warm-up whose parameters are fetched). Result:
+in `kept` mode right after `fetch`), probe_n, probe_modes (the modes probed at those counts), trace_n and trace_mode
+(the runs whose output beats are recorded: m_axis and the side streams, the cycle of each, for bench_prune's linked
+runs), trace_cls_out (the traced runs repeated with flags.cls_out, the side streams on, as for an Adaptive Sparse ViT
+stage's block: mode "<mode>+cls_out"), check, chains
+({name: [{"n", "gap"}, ...]}: the runs of each chain, the first one a warm-up whose parameters are fetched). Result:
 SPVIT_BENCH_JOB's folder / block_results.json.
 """
 from __future__ import annotations
@@ -80,6 +83,23 @@ def probe_handles(dut) -> dict:
     return out
 
 
+async def record_beats(dut, stop: Event, beats: dict):
+    """The cycles (cycle 0 = the first edge after the start) in which each output stream hands over a beat: what a
+    pruning stage linked to the block (m_axis_link) receives, and when (bench_prune replays it)."""
+    ports = {name: (getattr(dut, f"{prefix}_tvalid"), getattr(dut, f"{prefix}_tready"))
+             for name, prefix in (("m_axis", "m_axis"), ("p16", "m_axis_cls_p16"), ("ctx", "m_axis_cls_ctx"))}
+    out = {name: [] for name in ports}
+    cycle = 0
+    while not stop.is_set():
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        for name, (valid, ready) in ports.items():
+            if int(valid.value) and int(ready.value):
+                out[name].append(cycle)
+        cycle += 1
+    beats.update(out)
+
+
 async def sample(dut, handles: dict, stop: Event, stats: dict):
     """Busy cycles, first and last busy cycle of every probe, cycle 0 = the first edge after the start."""
     busy = {k: 0 for k in handles}
@@ -122,7 +142,7 @@ async def bench_block(dut):
     sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=16)
     for port in (axil.read_if, axil.write_if, ram, source, sink):
         port.log.setLevel(logging.WARNING)
-    dut.m_axis_cls_p16_tready.value = 1  # side streams off (flags.cls_out = 0): nothing comes out of them
+    dut.m_axis_cls_p16_tready.value = 1  # the side streams (job cls_out) always ready, as the output
     dut.m_axis_cls_ctx_tready.value = 1
 
     dut.rst.value = Immediate(0)
@@ -156,11 +176,13 @@ async def bench_block(dut):
             np.concatenate([pool, rng.integers(-128, 128, (n - pool.shape[0], d))])
 
     async def run_once(n: int, label: str, addr: int = PARAM_BASE, reload: bool = False,
-                       prefetch_addr: int | None = None, probe: bool = False) -> dict:
-        """One block run on n tokens: registers, ap_start, tokens in and out, ap_done, the cycle registers."""
+                       prefetch_addr: int | None = None, probe: bool = False, trace: bool = False,
+                       cls_out: bool = False) -> dict:
+        """One block run on n tokens: registers, ap_start, tokens in and out, ap_done, the cycle registers
+        (`trace`: and the cycles of every output beat from the ap_start write on)."""
         assert 1 <= n <= n_max, f"n = {n} outside 1..{n_max}"
         x = tokens(n)
-        writes = rtl_reg_writes(regs, n, addr, cls_out=False, reload=reload, prefetch_addr=prefetch_addr)
+        writes = rtl_reg_writes(regs, n, addr, cls_out=cls_out, reload=reload, prefetch_addr=prefetch_addr)
         t_regs = get_sim_time("ns")
         for offset, value in writes:
             await axil.write_dword(offset, value)
@@ -169,14 +191,19 @@ async def bench_block(dut):
         stop = Event()
         if probe:
             sampler = cocotb.start_soon(sample(dut, handles, stop, stats))
+        beats: dict = {}
+        if trace:
+            recorder = cocotb.start_soon(record_beats(dut, stop, beats))
         await axil.write_dword(RTL_REGS["ctrl"], RTL_CTRL["ap_start"])
         await source.send(AxiStreamFrame(np.asarray(x, dtype=np.int8).tobytes()))
         frame = await sink.recv()
         while not (await axil.read_dword(RTL_REGS["ctrl"])) & RTL_CTRL["ap_done"]:
             await ClockCycles(dut.clk, 8)
+        stop.set()
         if probe:
-            stop.set()
             await sampler
+        if trace:
+            await recorder
         cycles = await axil.read_dword(RTL_REGS["cycles"])
         load_cycles = await axil.read_dword(RTL_REGS["load_cycles"])
         status = await axil.read_dword(RTL_REGS["status"])
@@ -193,17 +220,24 @@ async def bench_block(dut):
                "register_writes": len(writes) + 1, "register_cycles": reg_cycles}
         if probe:
             run["probes"] = stats
+        if trace:
+            run["beats"] = beats
         log.info("n=%d %s: %d cycles (%d fetching)%s", n, label, cycles, load_cycles, " bit-exact" if checked else "")
         return run
 
     t0 = time.monotonic()
+    trace_cls_out = bool(job.get("trace_cls_out", False))
     for n in job["n_list"]:
         modes = ["fetch", "kept"] if n in job.get("kept_n", []) else job.get("modes", ["fetch"])
         for mode in modes:
             probe = mode in job.get("probe_modes", ["fetch"]) and n in job.get("probe_n", [])
-            run = await run_once(n, mode, reload=mode == "fetch", probe=probe)
+            trace = mode == job.get("trace_mode") and n in job.get("trace_n", [])
+            run = await run_once(n, mode, reload=mode == "fetch", probe=probe, trace=trace and not trace_cls_out)
             assert (run["load_cycles"] > 0) == (mode == "fetch"), f"{mode} run with load_cycles {run['load_cycles']}"
             results["runs"].append({"mode": mode, **run})
+            if trace and trace_cls_out:  # the stage's block sends the side streams: the same run with them on
+                run = await run_once(n, f"{mode}, side streams on", reload=mode == "fetch", trace=True, cls_out=True)
+                results["runs"].append({"mode": f"{mode}+cls_out", **run})
     # Chains: every run at its own address (the same words: the timing does not depend on them), prefetching the
     # next run's; the first run of a chain fetches its own (a warm-up), the last prefetches the first's.
     chains = job.get("chains", {})

@@ -10,7 +10,16 @@ SCORER = 1: the selector's parameters (stage 0 of a random bundle of the config)
 runs. Every run is checked bit for bit against the golden prune_stage (scores: golden selector / asvit_score / the
 stream) when `check` is set: output tokens, N_OUT.
 
-Job (JSON file named by SPVIT_BENCH_JOB): config, seed, n_list, scorer, check. Result: prune_results.json beside it.
+Linked runs (job `links`, per n): the stage as it runs behind its block on encoder_block.sv's m_axis_link. The stage
+is started first, then the block's register writes pass (their measured cycles), then its input beats arrive in the
+cycles the block put them out (recorded by bench_block in the block run of the same n: tokens and, SCORER = 2, the
+class rows and contexts of the side streams), each offered from its cycle on and held until the stage takes it. The
+result: the cycles from the block's ap_start write to the stage's ap_done, and the part of them after the block's
+run as the design composes it (`exposed`: what the stage adds to the image); `late` counts, per stream, the cycles
+the stage held beats back, which the block would have waited too (all 0: the replay is the linked run exactly).
+
+Job (JSON file named by SPVIT_BENCH_JOB): config, seed, n_list, scorer, check, links ({n: {"m_axis", "p16", "ctx":
+beat cycles, "register_cycles", "block_cycles"}}). Result: prune_results.json beside it.
 """
 from __future__ import annotations
 
@@ -53,6 +62,46 @@ async def count_run(dut, out: dict):
         if int(dut.ap_done_reg.value):
             break
     out["cycles"] = cycles
+
+
+async def count_to_done(dut, out: dict):
+    """Cycles from now (the first edge) to the first cycle the ap_done register reads 1."""
+    cycles = 0
+    while True:
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        if int(dut.ap_done_reg.value):
+            break
+        cycles += 1
+    out["cycles"] = cycles
+
+
+async def offer(dut, prefix: str, beats: list[int], lasts: list[bool], due: list[int]) -> int:
+    """Beats onto {prefix}_t*: beat i offered from cycle due[i] on (cycle 0 = the first edge from now), held until
+    taken. Returns the cycles the beats waited past their due cycles."""
+    tdata, tvalid, tready, tlast = (getattr(dut, f"{prefix}_{sig}") for sig in ("tdata", "tvalid", "tready", "tlast"))
+    late, cycle, i = 0, 0, 0
+    await RisingEdge(dut.clk)
+    while i < len(beats):
+        ready = due[i] <= cycle
+        tvalid.value = int(ready)
+        if ready:
+            tdata.value = beats[i]
+            tlast.value = int(lasts[i])
+        await ReadOnly()
+        taken = ready and int(tready.value)
+        await RisingEdge(dut.clk)
+        if taken:
+            late += cycle - due[i]
+            i += 1
+        cycle += 1
+    tvalid.value = 0
+    return late
+
+
+def words(data: bytes, width: int) -> list[int]:
+    """Little-endian beats of `width` bytes."""
+    return [int.from_bytes(data[i:i + width], "little") for i in range(0, len(data), width)]
 
 
 def class_rows(rng, heads: int, dh: int, n: int):
@@ -110,43 +159,79 @@ async def bench_prune(dut):
             np.concatenate([pool, rng.integers(-128, 128, (n - pool.shape[0], d))])
         k = min(int(job.get("k") or bundle.stage_k(s)), max(n - 1, 0))
         thr = int(bundle.stage_threshold(s)) if cfg.prune.select == "threshold" else None
-        for name, value in (("N", n), ("TAIL", 0), ("K", k), ("THR_MODE", int(thr is not None)),
-                            ("THRESHOLD", thr or 0),
-                            ("PACKAGE", int(cfg.prune.package))):
-            await axil.write_dword(R[name], value)
-        counted: dict = {}
-        counter = cocotb.start_soon(count_run(dut, counted))
-        await axil.write_dword(R["CTRL"], pr.AP_START)
-        if scorer == 1:
-            scores = selector(x[None], np.ones((1, n), dtype=bool), bundle.selector(s), heads)[0]
-        elif scorer == 2:
+        if scorer == 2:
             ctx, p16 = class_rows(rng, heads, d // heads, n)
-            await ctx_source.send(AxiStreamFrame(ctx.astype(np.int8).tobytes()))
-            for h in range(heads):
-                await p16_source.send(AxiStreamFrame([int(v) for v in p16[h]]))
             scores = asvit_score(p16[None], ctx[None])[0]
+        elif scorer == 1:
+            scores = selector(x[None], np.ones((1, n), dtype=bool), bundle.selector(s), heads)[0]
         else:
             scores = rng.integers(0, 65536, n)
-            await score_source.send(AxiStreamFrame([int(v) for v in scores]))
-        await source.send(AxiStreamFrame(np.asarray(x, dtype=np.int8).tobytes()))
-        frame = await sink.recv()
-        await counter
-        while not (await axil.read_dword(R["CTRL"])) & pr.AP_DONE:
-            await ClockCycles(dut.clk, 8)
-        n_out = await axil.read_dword(R["N_OUT"])
-        status = await axil.read_dword(R["STATUS"])
-        assert status == 0, f"n = {n}: STATUS {status:#x}"
-        y = np.frombuffer(bytes(frame.tdata), dtype=np.int8).reshape(-1, d).astype(np.int64)
-        checked = False
+        want = None
         if job.get("check", True):
             want, _, want_n = prune_stage(bundle, s, x[None], np.arange(n)[None], np.array([n]),
                                           np.asarray(scores, dtype=np.int64)[None], k=k, threshold=thr)
             want = want[0, :int(want_n[0])]
-            assert n_out == int(want_n[0]) and np.array_equal(y, want), \
-                f"n = {n}: {n_out} tokens out, golden {int(want_n[0])}; tokens differ from the golden prune_stage"
-            checked = True
-        results["runs"].append({"n": n, "k": k, "n_out": n_out, "cycles": counted["cycles"], "checked": checked})
-        log.info("n=%d k=%d: %d cycles, %d tokens out%s", n, k, counted["cycles"], n_out,
-                 " bit-exact" if checked else "")
+
+        async def launch():
+            for name, value in (("N", n), ("TAIL", 0), ("K", k), ("THR_MODE", int(thr is not None)),
+                                ("THRESHOLD", thr or 0), ("PACKAGE", int(cfg.prune.package))):
+                await axil.write_dword(R[name], value)
+
+        async def finish(frame, label: str) -> int:
+            """ap_done, the registers, the output against golden; N_OUT."""
+            while not (await axil.read_dword(R["CTRL"])) & pr.AP_DONE:
+                await ClockCycles(dut.clk, 8)
+            n_out = await axil.read_dword(R["N_OUT"])
+            status = await axil.read_dword(R["STATUS"])
+            assert status == 0, f"n = {n} ({label}): STATUS {status:#x}"
+            y = np.frombuffer(bytes(frame.tdata), dtype=np.int8).reshape(-1, d).astype(np.int64)
+            assert want is None or (n_out == want.shape[0] and np.array_equal(y, want)), \
+                f"n = {n} ({label}): {n_out} tokens out, golden {want.shape[0]}; tokens differ from the golden " \
+                "prune_stage"
+            return n_out
+
+        # alone: the inputs at one beat per cycle
+        await launch()
+        counted: dict = {}
+        counter = cocotb.start_soon(count_run(dut, counted))
+        await axil.write_dword(R["CTRL"], pr.AP_START)
+        if scorer == 2:
+            await ctx_source.send(AxiStreamFrame(ctx.astype(np.int8).tobytes()))
+            for h in range(heads):
+                await p16_source.send(AxiStreamFrame([int(v) for v in p16[h]]))
+        elif scorer == 0:
+            await score_source.send(AxiStreamFrame([int(v) for v in scores]))
+        await source.send(AxiStreamFrame(np.asarray(x, dtype=np.int8).tobytes()))
+        n_out = await finish(await sink.recv(), "alone")
+        await counter
+        run = {"n": n, "k": k, "n_out": n_out, "cycles": counted["cycles"], "checked": want is not None}
+
+        link = job.get("links", {}).get(str(n))
+        if link is not None:  # behind the block: its beats as the block put them out
+            assert scorer != 0, "a linked run needs the scores from inside the stage"
+            assert len(link["m_axis"]) == n * d // 16, f"n = {n}: {len(link['m_axis'])} recorded beats"
+            await launch()
+            await axil.write_dword(R["CTRL"], pr.AP_START)
+            await ClockCycles(dut.clk, int(link["register_cycles"]))  # the block's registers
+            done: dict = {}
+            counter = cocotb.start_soon(count_to_done(dut, done))
+            feeds = {"m_axis": offer(dut, "s_axis", words(np.asarray(x, dtype=np.int8).tobytes(), 16),
+                                     [i == n * d // 16 - 1 for i in range(n * d // 16)], link["m_axis"])}
+            if scorer == 2:
+                feeds["ctx"] = offer(dut, "s_axis_ctx", words(ctx.astype(np.int8).tobytes(), d // heads),
+                                     [h == heads - 1 for h in range(heads)], link["ctx"])
+                feeds["p16"] = offer(dut, "s_axis_p16", [int(v) for v in p16.reshape(-1)],
+                                     [j % n == n - 1 for j in range(heads * n)], link["p16"])
+            tasks = {name: cocotb.start_soon(feed) for name, feed in feeds.items()}
+            late = {name: await task for name, task in tasks.items()}
+            await finish(await sink.recv(), "linked")
+            await counter
+            end = 1 + max(c[-1] for c in (link["m_axis"], link["p16"], link["ctx"]) if c)
+            run["linked"] = {"cycles": done["cycles"], "block_end": end, "block_cycles": link["block_cycles"],
+                             "exposed": max(done["cycles"] - link["block_cycles"], 0), "late": late}
+        results["runs"].append(run)
+        log.info("n=%d k=%d: %d cycles%s, %d tokens out%s", n, k, run["cycles"],
+                 f" (linked: {run['linked']['exposed']} after the block)" if "linked" in run else "", n_out,
+                 " bit-exact" if want is not None else "")
     results["seconds"] = round(time.monotonic() - t0, 1)
     (job_file.parent / "prune_results.json").write_text(json.dumps(results, indent=1))
