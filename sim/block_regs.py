@@ -153,11 +153,17 @@ def dense_words(bundle: Bundle, i: int = 0) -> int:
     return words_of(dense_block_arrays(bundle, i))
 
 
+def head_words(bundle: Bundle, i: int = 0) -> int:
+    """The first of them, LN1's and qkv's: what encoder_block.sv's head prefetch fetches (PARAM_SETS = 1)."""
+    return words_of(dense_block_arrays(bundle, i)[:4])
+
+
 def rtl_reg_writes(regs: dict[str, int], n: int, weights_addr: int, cls_out: bool = False,
                    reload: bool = False, prefetch_addr: int | None = None, link: bool = False) -> list[tuple[int, int]]:
     """(offset, 32-bit value) writes that set up encoder_block.sv for one run of a block, from `block_regs`
     (HLS names) plus the token count, the byte address of the block's parameters, the flags and, to have the core
-    fetch the next block's parameters during this run, their address (`prefetch_addr`). `link`: the output tokens
+    fetch the next block's parameters during this run (with one parameter set, their LN1/qkv words), their address
+    (`prefetch_addr`). `link`: the output tokens
     also go to the pruning stage on m_axis_link. ap_start is not among them."""
     u32 = lambda v: int(v) & 0xFFFFFFFF  # noqa: E731
     flags = (RTL_FLAGS["cls_out"] if cls_out else 0) | (RTL_FLAGS["reload"] if reload else 0) \

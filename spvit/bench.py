@@ -6,12 +6,14 @@ sim/tb/bench/), except where a line says "derived":
 - encoder block: hw/rtl/encoder_block.sv, one simulator session looping over the token counts; per count the core's
   own `cycles` register (0x80, ap_start to ap_done). Two modes: `fetch` (flags.reload = 1: the block's parameters come
   from DDR during the run, as for a model whose blocks share one core -- what the latency table uses) and `kept` (the
-  parameters stay on chip). The simulated DDR answers one 128-bit beat per cycle with no latency. A core with two or
-  more parameter sets but not one per block prefetches: the bench then also runs the image's blocks as a chain
-  (each run at its own address, fetching the next block's parameters during it; the pruning stages and the next
-  image's patch embedding and head as idle time between runs) and composes the image from the chain's cycles.
+  parameters stay on chip). The simulated DDR answers one 128-bit beat per cycle with no latency. A core with fewer
+  parameter sets than blocks prefetches (two sets or more: the next block's parameters; one set: its LN1/qkv words):
+  the bench then also runs the image's blocks as a chain (each run at its own address, prefetching the next block's
+  during it; the pruning stages and the next image's patch embedding and head as idle time between runs) and
+  composes the image from the chain's cycles.
 - pruning stage: hw/rtl/prune_stage.sv with the config's scorer inside (SPViT selector.sv / asvit_score.sv); it has no
-  cycle register, so the testbench counts ap_start to ap_done.
+  cycle register, so the testbench counts ap_start to ap_done; alone, and behind its block (the block run's output
+  beats replayed into it: what it adds after the block).
 - fixed costs: the patch embedding and the head's classifier are linear layers with no hw/rtl IP core of their own
   (sim/tb/model/model_tb.sv composes them from linear.sv for simulation only); their cycles are measured on
   hw/rtl/linear.sv (through sim/tb/linear/linear_tb.sv) with the qkv layer's SIMD x PE (assumed to run on the block's
@@ -149,15 +151,17 @@ def resident(cfg: ModelConfig, bp: dict) -> bool:
 
 
 def prefetching(cfg: ModelConfig, bp: dict) -> bool:
-    """Whether the host has the core prefetch the next block's parameters during each run (two sets or more, fewer
-    than one per block)."""
-    return 2 <= bp["PARAM_SETS"] < cfg.depth
+    """Whether the host has the core prefetch during each run (flags.prefetch, fewer sets than blocks): with two sets
+    or more the next block's parameters into another set, with one set the next block's head (its LN1 and qkv words,
+    once the run's qkv layer is done)."""
+    return bp["PARAM_SETS"] < cfg.depth
 
 
 def operating_on_chip(cfg: ModelConfig, bp: dict) -> bool:
     """Whether the design's block runs find their parameters on chip (a set per block, or prefetched into another
-    set): its steady state is then that of a run with the parameters on chip, else that of a run fetching them."""
-    return resident(cfg, bp) or prefetching(cfg, bp)
+    set): its steady state is then that of a run with the parameters on chip, else that of a run fetching them (with
+    one set a run still fetches all but its head)."""
+    return resident(cfg, bp) or 2 <= bp["PARAM_SETS"] < cfg.depth
 
 
 def _pow2_divisor(x: int, limit: int) -> int:
@@ -766,8 +770,10 @@ def write_report(out: Path, res: dict, cfg: ModelConfig, plots: list[str], resou
             c = res["prefetch_chains"]["pruned"][1:]
             cycles = ", ".join(f"{r['cycles']:,}" for r in c)
             waits = ", ".join(f"{r['load_cycles']:,}" for r in c)
-            lines += [f"Each block run prefetches the next block's parameters (flags.prefetch, "
-                      f"{res['block_parameters']['PARAM_SETS']} parameter sets): the block cycles are those of a "
+            sets = res["block_parameters"]["PARAM_SETS"]
+            what = (f"parameters (flags.prefetch, {sets} parameter sets)" if sets > 1 else
+                    "LN1 and qkv words once its own qkv layer is done (flags.prefetch, one parameter set)")
+            lines += [f"Each block run prefetches the next block's {what}: the block cycles are those of a "
                       f"chain of runs so measured (a warm-up, then the image: {cycles}; of which waiting for "
                       f"parameters: {waits}; the dense image's blocks after the second repeat the second). Without "
                       f"prefetch (every run fetching its own): dense {s['dense_ms_no_prefetch']:.3f} ms, pruned "

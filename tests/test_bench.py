@@ -73,6 +73,8 @@ def test_prefetch_chain_steps_and_blocks():
     cfg = load_config("deit_tiny")
     assert B.prefetching(cfg, B.effective_block(B.block_parameters(cfg)))
     assert not B.prefetching(DIGITS, B.effective_block(B.block_parameters(DIGITS)))  # a set per block: resident
+    small = load_config("deit_small")  # one set: the next block's head
+    assert B.prefetching(small, B.effective_block(B.block_parameters(small)))
     sched = L.tokens_per_block(cfg)
     stage = {n: 1000 + n for n in set(sched)}
     fixed = {"patch_embed_cycles": 500, "head_cycles": 150, "overhead_cycles": 900}

@@ -30,10 +30,13 @@ HELPERS = {
 # test_parameter_sets, test_prefetch, test_axi_error, test_reset_mid_run
 EXPECTED_COCOTB_TESTS = 7
 
-# The one build: the digits model (D 64, H 4, MLP 128, N_MAX 67 = 1 + 64 patches + 2 package tokens) with the default
-# parallelism and a parameter set per block (the bench's digits point, spvit.bench.BLOCK_PARALLELISM).
+# The builds: the digits model (D 64, H 4, MLP 128, N_MAX 67 = 1 + 64 patches + 2 package tokens) with the default
+# parallelism and a parameter set per block (the bench's digits point, spvit.bench.BLOCK_PARALLELISM), and with one
+# set (DeiT-Small's kind: every run fetches, and flags.prefetch fetches the next block's head).
 DIGITS = load_config("digits")
-CONFIGS = {"digits": dict(rtl_backend.block_parameters(DIGITS), PARAM_SETS=DIGITS.depth)}
+CONFIGS = {"digits": dict(rtl_backend.block_parameters(DIGITS), PARAM_SETS=DIGITS.depth),
+           "digits-1set": dict(rtl_backend.block_parameters(DIGITS), PARAM_SETS=1)}
+ONE_SET_TESTS = ("test_token_counts", "test_prefetch", "test_axi_error")
 # another parallelism for lint only (the knobs must elaborate): narrower layernorm, wider and narrower MAC arrays
 LINT_ONLY = {
     "digits-alt": dict(D=64, H=4, M=128, N_MAX=67, LN_PARALLEL=16, QKV_SIMD=32, QKV_PE=4, PROJ_SIMD=8, PROJ_PE=2,
@@ -44,8 +47,7 @@ LINT_ONLY = {
 
 
 def build_dir(name: str = "digits"):
-    assert name == "digits"
-    return rtl_sim.build_root() / f"{rtl_backend.default_build_dir(DIGITS).name}-sets{DIGITS.depth}"
+    return rtl_sim.build_root() / f"{rtl_backend.default_build_dir(DIGITS).name}-sets{CONFIGS[name]['PARAM_SETS']}"
 
 
 @pytest.mark.parametrize("params", [*CONFIGS.values(), *LINT_ONLY.values()], ids=[*CONFIGS, *LINT_ONLY])
@@ -65,20 +67,20 @@ def test_lint_rejects_illegal_parameters():
         rtl_sim.lint(["axis_lanes.sv"], "axis_lanes", dict(IN_LANES=3))
 
 
-def cycles_file(run_name: str) -> Path:
+def cycles_file(run_name: str, name: str = "digits") -> Path:
     """Where a run's measured cycles go: one file per run name, so concurrent runs (the cycle sweep beside the block
     tests) do not read each other's."""
-    return build_dir() / f"{run_name}.cycles.json"
+    return build_dir(name) / f"{run_name}.cycles.json"
 
 
 def run(name: str = "digits", tb_env: dict | None = None, run_name: str = "sim", expect: int = EXPECTED_COCOTB_TESTS,
         extra_env: dict | None = None):
-    cycles_file(run_name).unlink(missing_ok=True)
+    cycles_file(run_name, name).unlink(missing_ok=True)
     return rtl_backend.run_block_sim(
         test_module="test_encoder_block",
         build_dir=build_dir(name),
         parameters=CONFIGS[name],
-        extra_env=rtl_sim.tb_env({"CYCLES_JSON": cycles_file(run_name), **(tb_env or {})}) | (extra_env or {}),
+        extra_env=rtl_sim.tb_env({"CYCLES_JSON": cycles_file(run_name, name), **(tb_env or {})}) | (extra_env or {}),
         expect_tests=expect,
         run_name=run_name,
     )
@@ -95,6 +97,14 @@ def test_encoder_block_cocotb():
     with pytest.raises(rtl_sim.CocotbFailed, match="output channels differ from golden encoder_block"):
         run(tb_env={"REG_SKEW": "fc2_shift:1", "N_LIST": "19"}, run_name="must-fail", expect=1,
             extra_env={"COCOTB_TEST_FILTER": "test_token_counts"})
+
+
+def test_encoder_block_one_set_cocotb():
+    """One parameter set: every run fetches, and flags.prefetch fetches the next block's LN1/qkv words once the run's
+    qkv layer is done (test_prefetch's one-set branch); the block tests that fetch, on that build."""
+    res = run("digits-1set", expect=len(ONE_SET_TESTS),
+              extra_env={"COCOTB_TEST_FILTER": "|".join(ONE_SET_TESTS)})
+    assert len(res.tests) == len(ONE_SET_TESTS) and not res.failed
 
 
 @pytest.mark.slow

@@ -38,7 +38,11 @@
 // (flags.prefetch, PARAM_SETS >= 2): once the run's own words are on chip, the core fetches the words at {next_hi,
 // next_lo} into another set (never the run's) while the run goes on, and past its ap_done; the next run at that
 // address finds them there, or takes the rest as they arrive (a host that always names the next block needs two sets;
-// what it costs: load_cycles of the next run, the part of the fetch the previous run did not hide).
+// what it costs: load_cycles of the next run, the part of the fetch the previous run did not hide). With one set,
+// flags.prefetch fetches the head of the words at `next` (LN1's and qkv's, the first E_QKVB words) into the LN1 and
+// qkv memories once the run's qkv layer has produced its last output (the run reads only the later layers' memories
+// from then on); the next run at that address fetches only the rest, which arrives while its LN1 and qkv run (it
+// waits for a head still under way; a reload, or a run at another address, fetches everything).
 //
 // Registers (AXI4-Lite, 32 bits, byte offsets; spvit.sim.block_regs.RTL_REGS holds the same map, block_regs() and
 // rtl_reg_writes() derive every value from a bundle). Hold them while a run is in flight.
@@ -48,7 +52,7 @@
 //   0x14 weights_lo   byte address of the parameters, bits 31:0
 //   0x18 weights_hi   bits ADDR_WIDTH-1:32
 //   0x1C flags        bit0 cls_out (send the side streams), bit1 reload (fetch the parameters even if on chip),
-//                     bit2 prefetch (fetch the words at `next` during the run; ignored with PARAM_SETS = 1),
+//                     bit2 prefetch (fetch the words at `next` during the run; with PARAM_SETS = 1 their head),
 //                     bit3 link (send the output tokens on m_axis_link as well)
 //   0x20 ln1_eps_lo   §6 E of norm1, bits 31:0    0x24 ln1_eps_hi  bits 40:32     0x28 ln1_shift  15 + f_g - f_out
 //   0x2C q_shift      qkv accumulator frac - f_q   0x30 k_shift                    0x34 v_shift    (§5.1)
@@ -356,6 +360,7 @@ logic [PW_WIDTH-1:0]       fetch_words_reg;    // words the loader has delivered
 
 logic                      loader_start, loader_busy, loader_done, loader_error;
 logic [ADDR_WIDTH-1:0]     loader_base;
+logic [PW_WIDTH-1:0]       loader_words;
 logic [127:0]              pw_tdata;
 logic                      pw_tvalid, pw_tready;
 wire                       pw_fire = pw_tvalid && pw_tready;
@@ -376,6 +381,18 @@ logic [SET_WIDTH-1:0]                  victim_reg;    // the next set to take fo
 logic                                  own_wait_reg;  // the run's own fetch waits for the loader (a prefetch)
 logic                                  pf_pending_reg;// the run's prefetch is not started yet
 logic [ADDR_WIDTH-1:0]                 pf_addr_reg;   // its address (latched at ap_start)
+
+// Head prefetch (PARAM_SETS = 1, flags.prefetch): the LN1 and qkv words (the head: what a run needs first) sit in
+// memories the run has finished with once its qkv layer has produced its last output. The loader then fetches the
+// head of `next` into them, so the next run at that address fetches only the rest (the tail), under its own LN1/qkv.
+localparam bit HEAD_PF = PARAM_SETS == 1;
+localparam int HEAD_WORDS = E_QKVB;
+logic                                  head_pending_reg; // the run's head prefetch is not issued yet
+logic                                  head_fetch_reg;   // the loader is fetching a head
+logic                                  head_valid_reg;   // the LN1/qkv memories hold head_tag_reg's head
+logic [ADDR_WIDTH-1:0]                 head_tag_reg;
+logic                                  use_head_reg;     // the run's own fetch is its tail (its head prefetched)
+logic                                  qkv_done_reg;     // the run's qkv layer has produced its last output
 
 // The set tagged with an address, if any.
 function automatic logic [SET_WIDTH:0] lookup(input logic [ADDR_WIDTH-1:0] addr,
@@ -408,24 +425,36 @@ wire [SET_WIDTH-1:0]       pf_hit_set = pf_lookup[SET_WIDTH-1:0];
 // a prefetch never takes the run's set (the run may be reading it)
 wire [SET_WIDTH-1:0]       pf_set = pf_hit ? pf_hit_set : (victim_reg == set_reg ? next_set(victim_reg) : victim_reg);
 wire                       pf_needed = pf_hit ? !set_ready[pf_hit_set] && pf_hit_set != set_reg : 1'b1;
-wire                       in_flight = loader_busy && fetch_set_reg == hit_set;  // the hit set's fetch is under way
+wire                       in_flight = loader_busy && fetch_set_reg == hit_set && !head_fetch_reg;  // the hit set's
+                                                                                // fetch is under way
 wire                       need_load = !(tag_hit && (set_ready[hit_set] || in_flight)) || r_flags[1];
 // the loader is writing the run's set for the run's address (its own fetch, or a prefetch it joined)
-wire                       fetching_run_set = loader_busy && fetch_set_reg == set_reg && !own_wait_reg;
+wire                       fetching_run_set = loader_busy && fetch_set_reg == set_reg && !own_wait_reg
+                                              && !head_fetch_reg;
 wire [PW_WIDTH-1:0]        run_words = own_wait_reg ? '0
                                      : (fetching_run_set ? fetch_words_reg : PW_WIDTH'(PARAM_WORDS));
 assign params_valid = set_valid_reg[set_reg];
 // ap_start waits for the previous run's prefetch to be issued (a cycle; longer only while the loader still
 // fetches for an earlier run, when the previous run did not use that prefetch)
-wire                       run_start = start_pending_reg && !running_reg && !pf_pending_reg;
+wire                       run_start = start_pending_reg && !running_reg && !pf_pending_reg && !head_pending_reg;
 wire                       all_out = out_count_reg == total_reg;
 wire                       side_done = &p16_rows_reg && (!cls_out_reg || ctx_sent_reg == (H_WIDTH+1)'(H));
 wire                       run_end = running_reg && all_out && side_done && !own_wait_reg && !fetching_run_set;
 wire                       own_go = !loader_busy && ((run_start && need_load) || own_wait_reg);
 wire                       pf_go = !loader_busy && pf_pending_reg && !own_wait_reg && pf_needed;
+// the head of the run's address is on chip or on its way (a reload fetches everything)
+wire                       head_hit = HEAD_PF && head_tag_reg == base_addr && (head_valid_reg || head_fetch_reg)
+                                      && !r_flags[1];
+wire                       head_ok = head_valid_reg || (loader_done && head_fetch_reg && !loader_error);
+wire                       own_tail = run_start ? head_hit && head_valid_reg : use_head_reg && head_ok;
+wire [ADDR_WIDTH-1:0]      own_addr = run_start ? base_addr : set_tag_reg[set_reg];
+wire                       head_issue = !loader_busy && head_pending_reg && qkv_done_reg && !own_wait_reg;
+wire                       head_go = head_issue && pf_addr_reg != set_tag_reg[set_reg];  // not the run's own words
 
-assign loader_start = own_go || pf_go;
-assign loader_base = own_go ? (run_start ? base_addr : set_tag_reg[set_reg]) : pf_addr_reg;
+assign loader_start = own_go || pf_go || head_go;
+assign loader_base = own_go ? own_addr + (own_tail ? ADDR_WIDTH'(16 * HEAD_WORDS) : '0) : pf_addr_reg;
+assign loader_words = own_go && own_tail ? PW_WIDTH'(PARAM_WORDS - HEAD_WORDS)
+                    : (head_go ? PW_WIDTH'(HEAD_WORDS) : PW_WIDTH'(PARAM_WORDS));
 
 always_ff @(posedge clk) begin
     if (ap_start_write) begin
@@ -443,7 +472,10 @@ always_ff @(posedge clk) begin
     if (pw_fire) begin
         fetch_words_reg <= fetch_words_reg + 1'b1;
     end
-    if (loader_done) begin
+    if (loader_done && head_fetch_reg) begin
+        head_fetch_reg <= 1'b0;
+        head_valid_reg <= !loader_error;
+    end else if (loader_done) begin
         // a set a run took over while it was being fetched for another address stays invalid (the run refetches)
         set_valid_reg[fetch_set_reg] <= done_ok;
         if (running_reg && fetch_set_reg == set_reg && !own_wait_reg) begin  // the run's own words (busy is low now)
@@ -464,6 +496,8 @@ always_ff @(posedge clk) begin
         own_wait_reg <= need_load && loader_busy;
         pf_pending_reg <= r_flags[2] && PARAM_SETS > 1;
         pf_addr_reg <= r_next[ADDR_WIDTH-1:0];
+        head_pending_reg <= r_flags[2] && HEAD_PF;
+        use_head_reg <= head_hit;
         if (need_load) begin
             if (tag_hit) begin
                 set_valid_reg[hit_set] <= 1'b0;
@@ -478,6 +512,17 @@ always_ff @(posedge clk) begin
     if (own_go) begin
         own_wait_reg <= 1'b0;
         fetch_set_reg <= run_start ? (tag_hit ? hit_set : victim_reg) : set_reg;
+        fetch_words_reg <= own_tail ? PW_WIDTH'(HEAD_WORDS) : '0;  // a tail's words keep their indices
+        head_valid_reg <= 1'b0;  // the head is the run's now, or overwritten
+    end
+    if (head_issue) begin
+        head_pending_reg <= 1'b0;  // issued, or not needed (the next words are the run's own)
+    end
+    if (head_go) begin
+        head_fetch_reg <= 1'b1;
+        head_tag_reg <= pf_addr_reg;
+        set_valid_reg[set_reg] <= 1'b0;  // the set no longer holds the run's words whole
+        fetch_set_reg <= set_reg;
         fetch_words_reg <= '0;
     end
     if (!loader_busy && pf_pending_reg && !own_wait_reg) begin
@@ -516,6 +561,10 @@ always_ff @(posedge clk) begin
         own_wait_reg <= 1'b0;
         pf_pending_reg <= 1'b0;
         fetch_words_reg <= '0;
+        head_pending_reg <= 1'b0;
+        head_fetch_reg <= 1'b0;
+        head_valid_reg <= 1'b0;
+        use_head_reg <= 1'b0;
     end
 end
 
@@ -543,7 +592,7 @@ axi_param_loader #(
     .rst(rst),
     .start(loader_start),
     .base(loader_base),
-    .words(PW_WIDTH'(PARAM_WORDS)),
+    .words(loader_words),
     .busy(loader_busy),
     .done(loader_done),
     .error(loader_error),
@@ -827,10 +876,12 @@ always_ff @(posedge clk) begin
             slice_beat_reg <= '0;
             slice_reg <= slice_reg == 2'd2 ? 2'd0 : slice_reg + 1'b1;
         end
+        qkv_done_reg <= qkv_done_reg || qkv_acc_tlast;  // the last output: the qkv weights are read
     end
     if (rst || run_start) begin
         slice_beat_reg <= '0;
         slice_reg <= '0;
+        qkv_done_reg <= 1'b0;
     end
 end
 
