@@ -43,7 +43,11 @@ def _plot_block_cycles(table: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(n, table["block_cycles"], label="encoder block")
     if any(table["selector_cycles"]):
-        ax.plot(n, table["selector_cycles"], label="pruning stage")
+        # a measured table's stage cost is what the stage adds behind its block; the stage alone beside it
+        linked = "selector_cycles_alone" in table
+        ax.plot(n, table["selector_cycles"], label="pruning stage, behind its block" if linked else "pruning stage")
+        if linked:
+            ax.plot(n, table["selector_cycles_alone"], ":", label="pruning stage alone")
     ax.set(xlabel="tokens", ylabel="cycles", title=f"cycles per block against token count ({table['source']})")
     ax.legend()
     fig.tight_layout()
