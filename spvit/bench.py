@@ -186,6 +186,10 @@ def fixed_shapes(cfg: ModelConfig, bp: dict) -> list[dict]:
     return shapes
 
 
+LINEAR_ARRAYS = ("qkv", "proj", "fc1", "fc2")
+MAC_ARRAYS = (*LINEAR_ARRAYS, "qk", "av")  # attention's QK^T and A.V
+
+
 def mac_units(cfg: ModelConfig, bp: dict) -> dict[str, int]:
     """int8 multipliers of each array of the encoder block (attention: all heads)."""
     h, dh = cfg.num_heads, cfg.head_dim
@@ -198,7 +202,7 @@ def mac_dsps(cfg: ModelConfig, bp: dict) -> int:
     """DSP48E2 the MAC units take: the linear arrays' LINEAR_MACS_PER_DSP products per DSP48E2 (yosys maps a packed
     array to exactly half the DSP48E2 of the unpacked one, docs/performance.md), attention's one."""
     units = mac_units(cfg, bp)
-    linear = sum(units[k] for k in ("qkv", "proj", "fc1", "fc2"))
+    linear = sum(units[k] for k in LINEAR_ARRAYS)
     return linear // bp["LINEAR_MACS_PER_DSP"] + units["qk"] + units["av"]
 
 
@@ -320,7 +324,7 @@ def utilisation(cfg: ModelConfig, bp: dict, run: dict) -> dict[str, dict]:
     n, probes = run["n"], run["probes"]
     units, useful = mac_units(cfg, bp), useful_macs(cfg, n)
     out = {}
-    for name in ("qkv", "proj", "fc1", "fc2", "qk", "av"):
+    for name in MAC_ARRAYS:
         p = probes.get(name)
         if not p or p["first"] is None:
             continue
@@ -393,8 +397,9 @@ def measured_table(cfg: ModelConfig, board: dict, clock: float, bp: dict, pp: di
                                                         if cfg.prune.score == "asvit" else "off (flags.cls_out = 0)"),
         f"selector_cycles[n-1]: prune_stage.sv (scorer {cfg.prune.score}) behind its block (encoder_block.sv "
         "flags.link): started before the block, it takes the block's output as the block puts it out (the beats' "
-        "cycles recorded in the block run of block_cycles, replayed into the stage); the cycles from the block's "
-        "last output beat to the stage's ap_done. selector_cycles_alone[n-1]: the stage alone, its inputs at one "
+        "cycles recorded in the block run of block_cycles, replayed into the stage); the cycles from the end of that "
+        "block run to the stage's ap_done (for an asvit stage they include the side streams' cost to its block). "
+        "selector_cycles_alone[n-1]: the stage alone, its inputs at one "
         "beat per cycle, ap_start to ap_done. Both stage 0 (no earlier package tokens), k = the config's "
         "first-stage k capped at n - 1; the cost hardly depends on k (token_pack sees every token)",
         f"patch_embed_cycles, head linear: linear.sv measured (first input beat to last output beat) with the qkv "
@@ -674,7 +679,7 @@ def _plots(out: Path, cfg: ModelConfig, res: dict) -> list[str]:
                          ("utilisation_params_on_chip", "_on_chip", "parameters on chip"))
     for field, suffix, mode in utilisation_modes:
         for key, util in res.get(field, {}).items():
-            names = [k for k in ("qkv", "proj", "fc1", "fc2", "qk", "av") if k in util]
+            names = [k for k in MAC_ARRAYS if k in util]
             if not names:
                 continue
             fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
@@ -710,7 +715,7 @@ def _utilisation_table(utils: dict) -> list[str]:
     lines = ["| n | array | units | useful MACs | busy window (cycles) | steady state | whole block |",
              "|---:|---|---:|---:|---:|---:|---:|"]
     for key, util in utils.items():
-        for k in ("qkv", "proj", "fc1", "fc2", "qk", "av"):
+        for k in MAC_ARRAYS:
             if k in util:
                 u = util[k]
                 lines.append(f"| {key} | {k} | {u['units']} | {u['useful_macs']:,} | {u['window']:,} | "
@@ -752,7 +757,8 @@ def write_report(out: Path, res: dict, cfg: ModelConfig, plots: list[str], resou
     if linked:
         lines += ["", "A pruning stage runs behind its block (encoder_block.sv flags.link): it is started first and "
                   "takes the block's output beats as the block puts them out, so it costs only what it adds after "
-                  "the block's last output beat (the linked column, used in the per-image figures). Measured by "
+                  "the block's run (the linked column, used in the per-image figures; for an Adaptive Sparse ViT "
+                  "stage it includes what the side streams cost its block). Measured by "
                   "replaying the block run's output beats cycle for cycle into the stage; `late`: cycles the stage "
                   "held a beat back (0: the replay is exact, the block would not have waited)."]
     f = res["fixed"]
@@ -848,10 +854,10 @@ def issue_targets(cfg: ModelConfig, summary: dict, util: dict, clock: float, uti
     on_chip = on_chip and bool(util_on_chip)
     mode = "parameters on chip" if on_chip else "parameters fetched in the run"
     for key, u in (util_on_chip if on_chip else util).items():
-        worst = min(u[k]["steady"] for k in ("qkv", "proj", "fc1", "fc2") if k in u)
+        worst = min(u[k]["steady"] for k in LINEAR_ARRAYS if k in u)
         targets.append({"target": f"linear-layer MAC utilisation >= 70 % at steady state (n = {key}, {mode})",
-                        "measured": ", ".join(f"{k} {100 * u[k]['steady']:.0f} %" for k in ("qkv", "proj", "fc1", "fc2")
-                                              if k in u), "met": worst >= TARGET_UTILISATION})
+                        "measured": ", ".join(f"{k} {100 * u[k]['steady']:.0f} %" for k in LINEAR_ARRAYS if k in u),
+                        "met": worst >= TARGET_UTILISATION})
     return targets
 
 
