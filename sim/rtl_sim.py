@@ -180,8 +180,8 @@ def packed_parameter(values: Iterable[int]) -> str:
 
 def linear_tb_parameters(shapes: Sequence[Mapping[str, int]]) -> dict[str, object]:
     """sim/tb/linear/linear_tb.sv's parameters for up to 8 linear.sv shapes (IN_DIM, OUT_DIM, SIMD, PE, ACC_OUT,
-    MEM_LATENCY each, MACS_PER_DSP optional, default 1): the packed per-instance lists and the port widths shared by
-    all instances."""
+    MEM_LATENCY each, MACS_PER_DSP optional, default 1, SPLIT_NF optional, default 0): the packed per-instance lists and
+    the port widths shared by all instances."""
     assert 1 <= len(shapes) <= 8, len(shapes)
 
     def clog2(n):
@@ -192,6 +192,7 @@ def linear_tb_parameters(shapes: Sequence[Mapping[str, int]]) -> dict[str, objec
         **{("MEM_LATENCIES" if k == "MEM_LATENCY" else f"{k}S"): packed_parameter(c[k] for c in shapes)
            for k in ("IN_DIM", "OUT_DIM", "SIMD", "PE", "ACC_OUT", "MEM_LATENCY")},
         MACS_PER_DSPS=packed_parameter(c.get("MACS_PER_DSP", 1) for c in shapes),
+        SPLIT_NFS=packed_parameter(c.get("SPLIT_NF", 0) for c in shapes),
         S_WIDTH=max(c["SIMD"] * 8 for c in shapes),
         M_WIDTH=max(c["PE"] * (32 if c["ACC_OUT"] else 8) for c in shapes),
         W_WIDTH=max(c["PE"] * c["SIMD"] * 8 for c in shapes),

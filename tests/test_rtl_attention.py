@@ -12,8 +12,8 @@ pytestmark = pytest.mark.rtl
 TOP = "attention"
 SOURCES = ["attention.sv", "softmax.sv", "softmax_pow2_rom.sv", "udiv.sv", "round_sat.sv"]
 # cocotb tests in sim/tb/attention/test_attention.py: run_test x (idle, backpressure), test_corners,
-# test_reset_mid_stream
-TB = rtl_sim.CocotbTestbench("attention", TOP, SOURCES, expect_tests=6)
+# test_query_order x (before, with, after, ahead), test_reset_mid_stream
+TB = rtl_sim.CocotbTestbench("attention", TOP, SOURCES, expect_tests=10)
 
 CONFIGS = {
     # small: several cycles per logit (QK_SIMD < DH), four requantization groups, short sequences

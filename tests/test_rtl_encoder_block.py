@@ -23,7 +23,7 @@ HELPERS = {
     "linear_wmem": [dict(IN_DIM=64, OUT_DIM=192, SIMD=16, PE=8), dict(IN_DIM=128, OUT_DIM=64, SIMD=32, PE=4),
                     dict(IN_DIM=64, OUT_DIM=64, SIMD=8, PE=2), dict(IN_DIM=64, OUT_DIM=64, SIMD=16, PE=4, SETS=3)],
     "axis_lanes": [dict(IN_LANES=4, OUT_LANES=16), dict(IN_LANES=64, OUT_LANES=16), dict(IN_LANES=8, OUT_LANES=8)],
-    "token_buffer": [dict(WIDTH=128, DEPTH=268)],
+    "token_buffer": [dict(WIDTH=128, DEPTH=268), dict(WIDTH=128, DEPTH=268, REPLAY=1)],
     "axi_param_loader": [dict(ADDR_WIDTH=40, COUNT_WIDTH=12), dict(ADDR_WIDTH=32, MAX_BURST=16, MAX_OUTSTANDING=1)],
 }
 # cocotb tests in sim/tb/encoder_block/test_encoder_block.py: test_token_counts, test_stalls, test_link,

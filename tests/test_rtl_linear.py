@@ -1,6 +1,7 @@
 """hw/rtl/linear.sv: Verilator lint, and the cocotb testbench (sim/tb/linear, DUT + weight/bias BRAMs) against the
 golden linear + requantize (docs/arithmetic.md §3, §2.3), including the steady-state MAC utilisation (issue #5:
->= 70 %), the weight layout of sim/rtl_layout.py, and two int8 products per DSP48E2 (MACS_PER_DSP=2) bit-exact."""
+>= 70 %), the weight layout of sim/rtl_layout.py, two int8 products per DSP48E2 (MACS_PER_DSP=2) bit-exact, and the
+per-token fold split of the encoder block's qkv (SPLIT_NF: tuser picks k/v or q)."""
 from __future__ import annotations
 
 import json
@@ -46,6 +47,10 @@ CONFIGS = {
     # a full-length reduction (65,520 of the contract's 65,535, §1.2): the corner test's -128 * -128 rows with its
     # +2**30 biases (rows 0 and 5, a low and a high field) reach 2**31 - 2**18
     "packed-long": dict(IN_DIM=65520, OUT_DIM=6, SIMD=120, PE=6, ACC_OUT=1, MEM_LATENCY=2, MACS_PER_DSP=2),
+    # the digits qkv split as the encoder block runs it: tuser 0 computes q (outputs 0..63), 1 computes k and v
+    "split-qkv": dict(IN_DIM=64, OUT_DIM=192, SIMD=16, PE=8, ACC_OUT=1, MEM_LATENCY=1, SPLIT_NF=8),
+    # an uneven split (1 fold and 2) over packed PE pairs, int8 out, BRAM with output register
+    "split-packed": dict(IN_DIM=24, OUT_DIM=12, SIMD=8, PE=4, ACC_OUT=0, MEM_LATENCY=2, MACS_PER_DSP=2, SPLIT_NF=1),
 }
 # Verilator builds cost ~10 s of CPU each, simulations ~1 s: each build holds several parameter sets, one DUT
 # instance per set (sim/tb/linear/linear_tb.sv), and every cocotb test runs once per set.
@@ -54,11 +59,12 @@ BUILDS = {
     "digits": ["digits-acc", "digits-int8"],
     "packed": ["packed-small", "packed-acc", "packed-simd1"],
     "packed-long": ["packed-long"],
+    "split": ["split-qkv", "split-packed"],
 }
-# testbench settings per build (SPVIT_TB_*): the digits shape costs 96 cycles a token, the long reduction 546, so
-# fewer tokens
+# testbench settings per build (SPVIT_TB_*): the digits shape costs 96 cycles a token (split: 32 or 64), the long
+# reduction 546, so fewer tokens
 BUILD_TB = {"shapes": {}, "digits": {"TOKENS": 12, "THROUGHPUT_TOKENS": 12}, "packed": {},
-            "packed-long": {"TOKENS": 3, "THROUGHPUT_TOKENS": 4}}
+            "packed-long": {"TOKENS": 3, "THROUGHPUT_TOKENS": 4}, "split": {"TOKENS": 12, "THROUGHPUT_TOKENS": 12}}
 # lint only (too big to simulate cheaply): DeiT-S widths
 LINT_ONLY = {
     "deit-s-fc1": dict(IN_DIM=384, OUT_DIM=1536, SIMD=64, PE=16, ACC_OUT=0, MEM_LATENCY=2),
@@ -88,6 +94,7 @@ def test_lint_testbench_top(build):
     (dict(MEM_LATENCY=3), "must be 1 or 2"),
     (dict(OUT_DIM=6, PE=3, MACS_PER_DSP=2), "MACS_PER_DSP (2) must be 1 or 2, and divide PE (3)"),
     (dict(MACS_PER_DSP=3), "MACS_PER_DSP (3) must be 1 or 2"),
+    (dict(OUT_DIM=8, PE=2, SPLIT_NF=4), "SPLIT_NF (4) must be 0 or in [1, NF = 4)"),
 ])
 def test_lint_rejects_illegal_parameters(params, message):
     with pytest.raises(RuntimeError, match=re.escape(message)):

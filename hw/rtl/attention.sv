@@ -8,18 +8,24 @@
 // this module per head or streams its heads through one instance, image after image.
 //
 // Streams.
-//   s_axis      one token per beat, tokens 0 .. n-1 of one image, tlast on token n-1 (so n, 1 <= n <= N_MAX, is the
-//               frame length: tokens >= n are absent and take no part). tdata = {v, k, q}, 3 DH int8 lanes: q lane c
-//               at [8c+7 : 8c], k lane c at [8(DH+c)+7 : 8(DH+c)], v lane c at [8(2DH+c)+7 : 8(2DH+c)].
-//               `frac_qk` (f_q + f_k, in [-5, 32]) and `ctx_shift` (8 + f_v - f_ctx, in [-64, 63]) are sampled with
-//               the tlast beat and hold for the image.
+//   s_axis      keys and values, one token per beat, tokens 0 .. n-1 of one image, tlast on token n-1 (so n,
+//               1 <= n <= N_MAX, is the frame length: tokens >= n are absent and take no part). tdata = {v, k},
+//               2 DH int8 lanes: k lane c at [8c+7 : 8c], v lane c at [8(DH+c)+7 : 8(DH+c)]. `frac_qk` (f_q + f_k,
+//               in [-5, 32]) and `ctx_shift` (8 + f_v - f_ctx, in [-64, 63]) are sampled with the tlast beat and
+//               hold for the image.
+//   s_axis_q    the queries of the same image, one token per beat (DH int8 lanes, lane c at [8c+7 : 8c]), tokens
+//               0 .. n-1, tlast on token n-1. They may come before, with or after the keys: row i starts once q_i and
+//               all keys are in, so a producer may compute the queries last (the encoder block does: k and v of every
+//               token first, then q under the attention rows). The next image's queries are taken once this image's
+//               last row has started.
 //   m_axis      the context, one token per beat (DH int8 lanes, lane c at [8c+7 : 8c]), tokens 0 .. n-1, tlast on
 //               token n-1. Token 0 is the class token's context (§5.4), which the encoder block forwards to scoring.
 //   m_axis_cls  row 0 of p16 (the class token's attention to every token, §5.4): n uint16 beats, tlast on the n-th.
 //               It shares its handshake with the A.V pass of row 0, so a consumer must drain it independently of
 //               m_axis (all of it leaves before context token 0 does).
 //
-// Hardware. LOAD takes the image into three N_MAX x DH-byte buffers (one beat per cycle). Then, per query row i:
+// Hardware. LOAD takes the keys and values into two N_MAX x DH-byte buffers (one beat per cycle), the queries go
+// into a third as they come. Then, per query row i (once q_i is in):
 // the logits q_i . k_j (QK_SIMD products per cycle, DH/QK_SIMD cycles per key, an issue stage and a MAC stage
 // that stall together under softmax backpressure) stream into softmax.sv, whose (p8, p16) output drives a DH-lane
 // A.V accumulator (one key per cycle: acc[c] += p8_j v_j[c]); at the end of the row the accumulators are requantized
@@ -27,7 +33,7 @@
 // behind the softmax's per-row division while that is shorter (about 25 cycles). Logits of row i+1 are computed
 // while the softmax normalises row i and A.V accumulates row i-1. A row costs about max(n DH/QK_SIMD, n + 29)
 // cycles (the second term is softmax.sv's EXP engine: one pass plus the division; measured 96 cycles per row at
-// n = 67, DH = QK_SIMD = 16); the next image loads once the last context row is out of the accumulators.
+// n = 67, DH = QK_SIMD = 16); the next image's keys load once the last context row is out of the accumulators.
 //
 // Widths: |q k| <= 2**14, so a logit needs 16 + clog2(DH) bits (the contract's int32 holds it); A.V: |p8 v| < 2**15
 // and a row has at most N_MAX terms: 16 + clog2(N_MAX + 1) bits, never saturating.
@@ -48,10 +54,15 @@ module attention #(
     input  wire logic signed [6:0]     frac_qk,    // f_q + f_k, the logits' frac; sampled with s_axis tlast
     input  wire logic signed [6:0]     ctx_shift,  // 8 + f_v - f_ctx; sampled with s_axis tlast
 
-    input  wire logic [3*DH*8-1:0]     s_axis_tdata,  // {v, k, q}
+    input  wire logic [2*DH*8-1:0]     s_axis_tdata,  // {v, k}
     input  wire logic                  s_axis_tvalid,
     output wire logic                  s_axis_tready,
     input  wire logic                  s_axis_tlast,
+
+    input  wire logic [DH*8-1:0]       s_axis_q_tdata,  // q
+    input  wire logic                  s_axis_q_tvalid,
+    output wire logic                  s_axis_q_tready,
+    input  wire logic                  s_axis_q_tlast,
 
     output wire logic [DH*8-1:0]       m_axis_tdata,  // context of one token
     output wire logic                  m_axis_tvalid,
@@ -97,6 +108,8 @@ typedef enum logic [1:0] {LOAD, COMPUTE, DRAIN} state_t;
 state_t                state_reg, state_next;
 logic [CNT_WIDTH-1:0]  n_reg, n_next;
 logic [CNT_WIDTH-1:0]  load_count_reg, load_count_next;
+logic [CNT_WIDTH-1:0]  q_count_reg;             // queries of the image in q_mem
+logic                  q_done_reg;              // the image's last query (tlast) is in
 logic signed [6:0]     frac_reg, frac_next;
 logic signed [6:0]     shift_reg, shift_next;
 logic [ADDR_WIDTH-1:0] row_reg, row_next;       // query row i being issued
@@ -104,6 +117,7 @@ logic [ADDR_WIDTH-1:0] key_reg, key_next;       // key j being issued
 logic [CH_WIDTH-1:0]   ch_reg, ch_next;         // channel chunk being issued
 
 logic                  load_fire;
+logic                  q_fire;
 logic                  qk_adv;                  // the logit pipeline moves
 logic                  issue;                   // a (row, key, chunk) enters the logit pipeline
 logic                  last_key, last_row, last_ch;
@@ -111,7 +125,12 @@ logic                  image_done;              // the last context row has left
 
 assign s_axis_tready = state_reg == LOAD;
 assign load_fire = s_axis_tvalid && state_reg == LOAD;
-assign issue = state_reg == COMPUTE && qk_adv;
+// Queries of the image up to its tlast (n of them once n is known); the next image's once the last row is issued: the
+// rows read q_mem only at issue.
+assign s_axis_q_tready = !q_done_reg
+    && (state_reg == COMPUTE ? q_count_reg < n_reg : q_count_reg < CNT_WIDTH'(N_MAX));
+assign q_fire = s_axis_q_tvalid && s_axis_q_tready;
+assign issue = state_reg == COMPUTE && qk_adv && q_count_reg > CNT_WIDTH'(row_reg);
 assign last_key = key_reg == ADDR_WIDTH'(n_reg - 1'b1);
 assign last_row = row_reg == ADDR_WIDTH'(n_reg - 1'b1);
 assign last_ch = ch_reg == CH_WIDTH'(CH - 1);
@@ -169,10 +188,15 @@ end
 
 always_ff @(posedge clk) begin
     if (load_fire && load_count_reg < CNT_WIDTH'(N_MAX)) begin
-        q_mem[ADDR_WIDTH'(load_count_reg)] <= s_axis_tdata[0 +: ROW_BITS];
-        k_mem[ADDR_WIDTH'(load_count_reg)] <= s_axis_tdata[ROW_BITS +: ROW_BITS];
-        v_mem[ADDR_WIDTH'(load_count_reg)] <= s_axis_tdata[2*ROW_BITS +: ROW_BITS];
+        k_mem[ADDR_WIDTH'(load_count_reg)] <= s_axis_tdata[0 +: ROW_BITS];
+        v_mem[ADDR_WIDTH'(load_count_reg)] <= s_axis_tdata[ROW_BITS +: ROW_BITS];
     end
+    if (q_fire) begin
+        q_mem[ADDR_WIDTH'(q_count_reg)] <= s_axis_q_tdata;
+    end
+    // the last row issued: the next image's queries start at 0
+    q_count_reg <= issue && last_ch && last_key && last_row ? '0 : q_count_reg + CNT_WIDTH'(q_fire);
+    q_done_reg <= issue && last_ch && last_key && last_row ? 1'b0 : q_done_reg || (q_fire && s_axis_q_tlast);
     state_reg <= state_next;
     n_reg <= n_next;
     load_count_reg <= load_count_next;
@@ -184,6 +208,8 @@ always_ff @(posedge clk) begin
     if (rst) begin
         state_reg <= LOAD;
         load_count_reg <= '0;
+        q_count_reg <= '0;
+        q_done_reg <= 1'b0;
     end
 end
 
@@ -399,6 +425,10 @@ end
 always_ff @(posedge clk) begin
     if (!rst && load_fire) begin
         assert (load_count_reg < CNT_WIDTH'(N_MAX)) else $error("attention: more than N_MAX (%0d) tokens", N_MAX);
+    end
+    if (!rst && q_fire && state_reg == COMPUTE) begin
+        assert (s_axis_q_tlast == (q_count_reg == n_reg - 1'b1))
+        else $error("attention: query tlast %0d on query %0d of %0d", s_axis_q_tlast, q_count_reg, n_reg);
     end
 end
 `endif

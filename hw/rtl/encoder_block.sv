@@ -75,15 +75,18 @@
 //   allows.
 //
 // Schedule (one image per run, the phases overlap through the streams): the input tokens go to LN1 and into a token
-// buffer (for the first residual); LN1 -> qkv (linear.sv with int32 outputs, PE lanes per beat) -> q/k/v
-// requantization -> one {v, k, q} beat per token and head into H attention.sv instances, which load the whole image
-// and then compute their heads in parallel; their context rows are joined into tokens -> proj -> residual with the
+// buffer (for the first residual); LN1 -> qkv (linear.sv with int32 outputs, PE lanes per beat) -> k/v requantization
+// -> one {v, k} beat per token and head into H attention.sv instances, which load all the keys. Then the token buffer
+// replays the image into LN1 and qkv computes the queries (linear.sv SPLIT_NF: a token's q folds only), one q beat per
+// token and head: the heads compute row i as soon as q_i is in, so the queries' third of the qkv work runs under the
+// attention rows instead of before them. The heads' context rows are joined into tokens -> proj -> residual with the
 // buffered input -> x1, which goes to LN2 and into a second token buffer -> fc1 -> GELU -> fc2 -> residual with x1 ->
 // m_axis. Lane-count converters (axis_lanes.sv) join kernels of different widths. The attention phase, quadratic in n,
 // dominates for long images; the linear layers take IN * OUT / (SIMD * PE) cycles per token, the layernorms 64.
-// Measured (Verilator, the defaults below, no stalls, parameters on chip; sim/tb/encoder_block writes them to the
-// file SPVIT_TB_CYCLES_JSON names): n = 2: 767 cycles, 19: 3,589, 34: 6,079, 65: 12,928. A parameter
-// fetch (2,224 words for the digits model) takes about 2,500 cycles but overlaps LN1 and qkv: +725 cycles at n = 65.
+// Measured (Verilator, the defaults below, no stalls, parameters on chip; sim/tb/encoder_block writes them to the file
+// SPVIT_TB_CYCLES_JSON names): n = 2: 735 cycles, 19: 3,013, 34: 5,023, 65: 10,880 (12,928 at 65 with q computed before
+// the rows). A parameter fetch (2,224 words for the digits model) takes about 2,500 cycles but overlaps LN1 and qkv:
+// +725 cycles at n = 65.
 // Parallelism: SIMD x PE int8 MACs per linear layer, QK_SIMD + DH per head in attention; the defaults are for the
 // digits model (D = 64): about 450 MACs + 128 in attention. ZCU102 (2,520 DSP48E2) scale: raise SIMD/PE per layer.
 
@@ -774,6 +777,10 @@ wire in_open = running_reg && in_count_reg != total_reg && ln1_ok;
 wire in_last = in_count_reg == total_reg - 1'b1;
 assign s_axis_tready = in_open && in_lanes_tready && xb_s_tready;
 wire in_fire = s_axis_tvalid && s_axis_tready;
+// Once the image is in, LN1 takes it again from the x buffer: the second pass computes the queries (see qkv below).
+wire replay_sel = running_reg && in_count_reg == total_reg;
+logic [127:0]               xb_r_tdata;
+logic                       xb_r_tvalid, xb_r_tlast;
 
 always_ff @(posedge clk) begin
     if (in_fire) begin
@@ -787,17 +794,20 @@ always_ff @(posedge clk) begin
     end
 end
 
-token_buffer #(.WIDTH(128), .DEPTH(N_MAX * BEATS)) x_buf (
+token_buffer #(.WIDTH(128), .DEPTH(N_MAX * BEATS), .REPLAY(1'b1)) x_buf (
     .clk(clk), .rst(rst), .clear(run_start),
     .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid && in_open && in_lanes_tready),
     .s_axis_tready(xb_s_tready), .s_axis_tlast(in_last),
-    .m_axis_tdata(xb_m_tdata), .m_axis_tvalid(xb_m_tvalid), .m_axis_tready(xb_m_tready), .m_axis_tlast(xb_m_tlast)
+    .m_axis_tdata(xb_m_tdata), .m_axis_tvalid(xb_m_tvalid), .m_axis_tready(xb_m_tready), .m_axis_tlast(xb_m_tlast),
+    .m_axis_replay_tdata(xb_r_tdata), .m_axis_replay_tvalid(xb_r_tvalid),
+    .m_axis_replay_tready(replay_sel && in_lanes_tready), .m_axis_replay_tlast(xb_r_tlast)
 );
 
 axis_lanes #(.LANE_WIDTH(8), .IN_LANES(16), .OUT_LANES(LN_PARALLEL)) ln1_in_lanes (
     .clk(clk), .rst(rst),
-    .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid && in_open && xb_s_tready),
-    .s_axis_tready(in_lanes_tready), .s_axis_tlast(in_last),
+    .s_axis_tdata(replay_sel ? xb_r_tdata : s_axis_tdata),
+    .s_axis_tvalid(replay_sel ? xb_r_tvalid : s_axis_tvalid && in_open && xb_s_tready),
+    .s_axis_tready(in_lanes_tready), .s_axis_tlast(replay_sel ? xb_r_tlast : in_last),
     .m_axis_tdata(ln1_in_tdata), .m_axis_tvalid(ln1_in_tvalid), .m_axis_tready(ln1_in_tready),
     .m_axis_tlast(ln1_in_tlast)
 );
@@ -831,37 +841,45 @@ axis_lanes #(.LANE_WIDTH(8), .IN_LANES(LN_PARALLEL), .OUT_LANES(QKV_SIMD)) qkv_i
 logic [QKV_PE-1:0][31:0]    qkv_acc_tdata;
 logic                       qkv_acc_tvalid, qkv_acc_tready, qkv_acc_tlast;
 logic                       qkv_s_tready;
+// The first pass over the image computes k and v (the qkv folds after q's), the second, from the replay, q: the
+// attention rows need every key first, and now start as the queries come, so q's share of the qkv layer runs
+// under the rows instead of before them. Each point of the path knows its pass by the first pass's tlast.
+logic                       q_pass_in_reg, q_pass_out_reg, q_pass_tok_reg;
 
 assign qkv_in_tready = qkv_s_tready && qkv_ok;
 
+always_ff @(posedge clk) begin
+    if (qkv_in_tvalid && qkv_in_tready && qkv_in_tlast) begin
+        q_pass_in_reg <= 1'b1;
+    end
+    if (rst || run_start) begin
+        q_pass_in_reg <= 1'b0;
+    end
+end
+
 linear #(
     .IN_DIM(D), .OUT_DIM(3 * D), .SIMD(QKV_SIMD), .PE(QKV_PE), .ACC_OUT(1'b1), .SHIFT_WIDTH(7),
-    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8), .MACS_PER_DSP(LINEAR_MACS_PER_DSP)
+    .MEM_LATENCY(1), .OUT_FIFO_DEPTH(8), .MACS_PER_DSP(LINEAR_MACS_PER_DSP), .SPLIT_NF(D / QKV_PE)
 ) qkv (
     .clk(clk), .rst(rst), .shift(7'sd0),
     .s_axis_tdata(qkv_in_tdata), .s_axis_tvalid(qkv_in_tvalid && qkv_ok), .s_axis_tready(qkv_s_tready),
-    .s_axis_tlast(qkv_in_tlast),
+    .s_axis_tlast(qkv_in_tlast), .s_axis_tuser(!q_pass_in_reg),
     .m_axis_tdata(qkv_acc_tdata), .m_axis_tvalid(qkv_acc_tvalid), .m_axis_tready(qkv_acc_tready),
     .m_axis_tlast(qkv_acc_tlast),
     .w_rd_addr(qkv_w_addr), .w_rd_data(qkv_w_data), .b_rd_addr(qkv_b_addr), .b_rd_data(qkv_b_data)
 );
 
-// §5.1 the three slices of the accumulator requantize to f_q, f_k, f_v: the slice follows the output beat.
+// §5.1 the three slices of the accumulator requantize to f_q, f_k, f_v: the slice follows the output beat (k, v of
+// each token in the first pass, q in the second).
 localparam int SLICE_BEATS = D / QKV_PE;
 localparam int SB_WIDTH = SLICE_BEATS > 1 ? $clog2(SLICE_BEATS) : 1;
 logic [SB_WIDTH-1:0]        slice_beat_reg;
-logic [1:0]                 slice_reg;
+logic                       v_slice_reg;
 logic signed [6:0]          slice_shift;
 logic [QKV_PE*8-1:0]        qkv_q_tdata;
-logic                       qkv_tok_tready;
+logic                       slice_tready;
 
-always_comb begin
-    case (slice_reg)
-        2'd0: slice_shift = r_q_shift;
-        2'd1: slice_shift = r_k_shift;
-        default: slice_shift = r_v_shift;
-    endcase
-end
+assign slice_shift = q_pass_out_reg ? r_q_shift : (v_slice_reg ? r_v_shift : r_k_shift);
 
 for (genvar p = 0; p < QKV_PE; p++) begin : g_qkv_requant
     round_sat #(.IN_WIDTH(32), .OUT_WIDTH(8), .SHIFT_WIDTH(7), .SIGNED_OUT(1'b1)) requant (
@@ -874,47 +892,74 @@ always_ff @(posedge clk) begin
         slice_beat_reg <= slice_beat_reg + 1'b1;
         if (slice_beat_reg == SB_WIDTH'(SLICE_BEATS - 1)) begin
             slice_beat_reg <= '0;
-            slice_reg <= slice_reg == 2'd2 ? 2'd0 : slice_reg + 1'b1;
+            v_slice_reg <= !v_slice_reg && !q_pass_out_reg;
         end
-        qkv_done_reg <= qkv_done_reg || qkv_acc_tlast;  // the last output: the qkv weights are read
+        if (qkv_acc_tlast) begin
+            q_pass_out_reg <= 1'b1;
+            qkv_done_reg <= q_pass_out_reg;  // the queries' last output: the qkv weights are read
+        end
     end
     if (rst || run_start) begin
         slice_beat_reg <= '0;
-        slice_reg <= '0;
+        v_slice_reg <= 1'b0;
+        q_pass_out_reg <= 1'b0;
         qkv_done_reg <= 1'b0;
     end
 end
 
-// One token's q, k, v (3 D lanes: q channels, then k, then v) -> one beat per head.
-logic [3*D*8-1:0]           qkv_tok_tdata;
-logic                       qkv_tok_tvalid, qkv_tok_tlast;
+// One slice of a token (D lanes: its k, v or q for every head) per beat.
+logic [D*8-1:0]             slice_tdata;
+logic                       slice_tvalid, slice_tlast;
 
-axis_lanes #(.LANE_WIDTH(8), .IN_LANES(QKV_PE), .OUT_LANES(3 * D)) qkv_tok_lanes (
+axis_lanes #(.LANE_WIDTH(8), .IN_LANES(QKV_PE), .OUT_LANES(D)) slice_lanes (
     .clk(clk), .rst(rst),
     .s_axis_tdata(qkv_q_tdata), .s_axis_tvalid(qkv_acc_tvalid), .s_axis_tready(qkv_acc_tready),
     .s_axis_tlast(qkv_acc_tlast),
-    .m_axis_tdata(qkv_tok_tdata), .m_axis_tvalid(qkv_tok_tvalid), .m_axis_tready(qkv_tok_tready),
-    .m_axis_tlast(qkv_tok_tlast)
+    .m_axis_tdata(slice_tdata), .m_axis_tvalid(slice_tvalid), .m_axis_tready(slice_tready),
+    .m_axis_tlast(slice_tlast)
 );
+
+// First pass: a token's k waits in k_hold_reg for its v, then {v, k} goes to every head; second pass: q.
+logic [D*8-1:0]             k_hold_reg;
+logic                       k_held_reg;
+logic [H-1:0]               at_q_tready;
+logic [H-1:0]               at_s_tready;
+wire                        kv_go = slice_tvalid && !q_pass_tok_reg && k_held_reg && &at_s_tready;
+wire                        q_go = slice_tvalid && q_pass_tok_reg && &at_q_tready;
+
+assign slice_tready = q_pass_tok_reg ? &at_q_tready : (!k_held_reg || &at_s_tready);
+
+always_ff @(posedge clk) begin
+    if (slice_tvalid && slice_tready && !q_pass_tok_reg) begin
+        k_held_reg <= !k_held_reg;
+        if (!k_held_reg) begin
+            k_hold_reg <= slice_tdata;
+        end
+        if (slice_tlast) begin
+            q_pass_tok_reg <= 1'b1;
+        end
+    end
+    if (rst || run_start) begin
+        k_held_reg <= 1'b0;
+        q_pass_tok_reg <= 1'b0;
+    end
+end
 
 // =====================================================================================================================
 // Attention: one attention.sv per head, fed together (all heads take token t in the same cycle)
 // =====================================================================================================================
-logic [H-1:0]               at_s_tready;
 logic [H-1:0][DH*8-1:0]     at_m_tdata;
 logic [H-1:0]               at_m_tvalid, at_m_tready, at_m_tlast;
 logic [H-1:0][15:0]         at_cls_tdata;
 logic [H-1:0]               at_cls_tvalid, at_cls_tready, at_cls_tlast;
 
-assign qkv_tok_tready = &at_s_tready;
-
 for (genvar h = 0; h < H; h++) begin : g_head
     attention #(.N_MAX(N_MAX), .DH(DH), .QK_SIMD(QK_SIMD)) head (
         .clk(clk), .rst(rst), .frac_qk(r_f_qk), .ctx_shift(r_ctx_shift),
-        .s_axis_tdata({qkv_tok_tdata[(2 * D + h * DH) * 8 +: DH * 8], qkv_tok_tdata[(D + h * DH) * 8 +: DH * 8],
-                       qkv_tok_tdata[h * DH * 8 +: DH * 8]}),
-        .s_axis_tvalid(qkv_tok_tvalid && qkv_tok_tready), .s_axis_tready(at_s_tready[h]),
-        .s_axis_tlast(qkv_tok_tlast),
+        .s_axis_tdata({slice_tdata[h * DH * 8 +: DH * 8], k_hold_reg[h * DH * 8 +: DH * 8]}),
+        .s_axis_tvalid(kv_go), .s_axis_tready(at_s_tready[h]), .s_axis_tlast(slice_tlast),
+        .s_axis_q_tdata(slice_tdata[h * DH * 8 +: DH * 8]), .s_axis_q_tvalid(q_go), .s_axis_q_tready(at_q_tready[h]),
+        .s_axis_q_tlast(slice_tlast),
         .m_axis_tdata(at_m_tdata[h]), .m_axis_tvalid(at_m_tvalid[h]), .m_axis_tready(at_m_tready[h]),
         .m_axis_tlast(at_m_tlast[h]),
         .m_axis_cls_tdata(at_cls_tdata[h]), .m_axis_cls_tvalid(at_cls_tvalid[h]),
@@ -1006,7 +1051,7 @@ linear #(
 ) proj (
     .clk(clk), .rst(rst), .shift(r_proj_shift),
     .s_axis_tdata(proj_in_tdata), .s_axis_tvalid(proj_in_tvalid && proj_ok), .s_axis_tready(proj_s_tready),
-    .s_axis_tlast(proj_in_tlast),
+    .s_axis_tlast(proj_in_tlast), .s_axis_tuser(1'b0),
     .m_axis_tdata(proj_out_tdata), .m_axis_tvalid(proj_out_tvalid), .m_axis_tready(proj_out_tready),
     .m_axis_tlast(proj_out_tlast),
     .w_rd_addr(proj_w_addr), .w_rd_data(proj_w_data), .b_rd_addr(proj_b_addr), .b_rd_data(proj_b_data)
@@ -1046,12 +1091,17 @@ logic                       ln2_in_tvalid, ln2_in_tready, ln2_in_tlast;
 
 assign x1_tready = x1b_s_tready && ln2_lanes_tready && ln2_ok;
 
+logic [128-1:0] x1b_r_tdata;  // no replay
+logic x1b_r_tvalid, x1b_r_tlast;
+wire unused_x1b_replay = &{1'b0, x1b_r_tdata, x1b_r_tvalid, x1b_r_tlast};
+
 token_buffer #(.WIDTH(128), .DEPTH(N_MAX * BEATS)) x1_buf (
     .clk(clk), .rst(rst), .clear(run_start),
     .s_axis_tdata(x1_tdata), .s_axis_tvalid(x1_tvalid && ln2_lanes_tready && ln2_ok),
     .s_axis_tready(x1b_s_tready), .s_axis_tlast(x1_tlast),
     .m_axis_tdata(x1b_m_tdata), .m_axis_tvalid(x1b_m_tvalid), .m_axis_tready(x1b_m_tready),
-    .m_axis_tlast(x1b_m_tlast)
+    .m_axis_tlast(x1b_m_tlast),
+    .m_axis_replay_tdata(x1b_r_tdata), .m_axis_replay_tvalid(x1b_r_tvalid), .m_axis_replay_tready(1'b0), .m_axis_replay_tlast(x1b_r_tlast)
 );
 
 axis_lanes #(.LANE_WIDTH(8), .IN_LANES(16), .OUT_LANES(LN_PARALLEL)) ln2_in_lanes (
@@ -1097,7 +1147,7 @@ linear #(
 ) fc1 (
     .clk(clk), .rst(rst), .shift(r_fc1_shift),
     .s_axis_tdata(fc1_in_tdata), .s_axis_tvalid(fc1_in_tvalid && fc1_ok), .s_axis_tready(fc1_s_tready),
-    .s_axis_tlast(fc1_in_tlast),
+    .s_axis_tlast(fc1_in_tlast), .s_axis_tuser(1'b0),
     .m_axis_tdata(fc1_out_tdata), .m_axis_tvalid(fc1_out_tvalid), .m_axis_tready(fc1_out_tready),
     .m_axis_tlast(fc1_out_tlast),
     .w_rd_addr(fc1_w_addr), .w_rd_data(fc1_w_data), .b_rd_addr(fc1_b_addr), .b_rd_data(fc1_b_data)
@@ -1140,7 +1190,7 @@ linear #(
 ) fc2 (
     .clk(clk), .rst(rst), .shift(r_fc2_shift),
     .s_axis_tdata(fc2_in_tdata), .s_axis_tvalid(fc2_in_tvalid && fc2_ok), .s_axis_tready(fc2_s_tready),
-    .s_axis_tlast(fc2_in_tlast),
+    .s_axis_tlast(fc2_in_tlast), .s_axis_tuser(1'b0),
     .m_axis_tdata(fc2_out_tdata), .m_axis_tvalid(fc2_out_tvalid), .m_axis_tready(fc2_out_tready),
     .m_axis_tlast(fc2_out_tlast),
     .w_rd_addr(fc2_w_addr), .w_rd_data(fc2_w_data), .b_rd_addr(fc2_b_addr), .b_rd_data(fc2_b_data)

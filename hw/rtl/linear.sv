@@ -8,10 +8,12 @@
 // Streams
 //   s_axis: one token = SF = IN_DIM/SIMD beats of SIMD int8 lanes (lane s of beat j is x[j*SIMD + s]); tlast on the
 //           last beat of the last token of a sequence (tlast on any other beat is illegal). The token count is
-//           whatever arrives until tlast.
+//           whatever arrives until tlast. With SPLIT_NF > 0, tuser (sampled with a token's last beat) picks the
+//           outputs that token computes: 0 the first SPLIT_NF neuron folds, 1 the others (the encoder block's qkv
+//           computes k and v of every token first, q later).
 //   m_axis: one token = NF = OUT_DIM/PE beats of PE lanes (lane p of beat n is output n*PE + p): int32
 //           accumulators (ACC_OUT=1) or int8 requantize(acc, shift) (ACC_OUT=0); tlast on the last beat of the
-//           token that carried tlast in.
+//           token that carried tlast in. With SPLIT_NF > 0 a token has only the beats of its folds, in order.
 // Weight and bias memories (outside, e.g. BRAM loaded over AXI; layout produced by sim/rtl_layout.py)
 //   w_rd_addr -> w_rd_data: word a = nf*SF + sf holds W[nf*PE + p, sf*SIMD + s] in lane (p, s), i.e. at bits
 //           [(p*SIMD + s)*8 +: 8]. A token reads words 0, 1, ..., NF*SF-1 in order.
@@ -51,6 +53,8 @@ module linear #(
     parameter int MEM_LATENCY = 1,      // weight/bias memory read latency in cycles (1 or 2)
     parameter int OUT_FIFO_DEPTH = 8,   // output FIFO entries (power of two, >= MEM_LATENCY + 4 for full rate)
     parameter int MACS_PER_DSP = 1,     // int8 products per multiplier: 1, or 2 (PE pairs share one; PE even)
+    parameter int SPLIT_NF = 0,         // 0: every token computes all NF folds; else s_axis_tuser picks folds
+                                        // [0, SPLIT_NF) (0) or [SPLIT_NF, NF) (1) per token, 0 < SPLIT_NF < NF
     // derived (do not override): folds and memory address widths
     localparam int SF = IN_DIM / SIMD,  // synapse folds: input beats per token
     localparam int NF = OUT_DIM / PE,   // neuron folds: output beats per token
@@ -67,6 +71,7 @@ module linear #(
     input  wire logic                                   s_axis_tvalid,
     output wire logic                                   s_axis_tready,
     input  wire logic                                   s_axis_tlast,
+    input  wire logic                                   s_axis_tuser,  // the token's folds (SPLIT_NF > 0)
 
     output wire logic        [PE-1:0][OUT_LANE_WIDTH-1:0] m_axis_tdata,
     output wire logic                                   m_axis_tvalid,
@@ -99,21 +104,27 @@ end
 if (MACS_PER_DSP < 1 || MACS_PER_DSP > 2 || PE % MACS_PER_DSP != 0) begin : g_check_packing
     $fatal(1, "linear: MACS_PER_DSP (%0d) must be 1 or 2, and divide PE (%0d)", MACS_PER_DSP, PE);
 end
+if (SPLIT_NF < 0 || (SPLIT_NF > 0 && SPLIT_NF >= NF)) begin : g_check_split
+    $fatal(1, "linear: SPLIT_NF (%0d) must be 0 or in [1, NF = %0d)", SPLIT_NF, NF);
+end
 if (OUT_FIFO_DEPTH < 2 || (OUT_FIFO_DEPTH & (OUT_FIFO_DEPTH - 1)) != 0) begin : g_check_fifo
     $fatal(1, "linear: OUT_FIFO_DEPTH (%0d) must be a power of two >= 2", OUT_FIFO_DEPTH);
 end
 
 // ---------------------------------------------------------------------------------------------------------------
 // Input double buffer. Bank fill_bank_reg takes beats; bank_full_reg[b] marks a complete token, which the issue
-// side reads NF times and then frees. bank_last_reg[b] is the tlast that came with that token.
+// side reads NF times and then frees. bank_last_reg[b] is the tlast that came with that token, bank_user_reg[b] its
+// tuser.
 logic [SIMD-1:0][7:0] xbuf [XBUF_DEPTH];
 
 logic                fill_bank_reg, fill_bank_next;
 logic [SF_WIDTH-1:0] fill_addr_reg, fill_addr_next;
 logic [1:0]          bank_full_reg, bank_full_next;
 logic [1:0]          bank_last_reg, bank_last_next;
+logic [1:0]          bank_user_reg, bank_user_next;
 
 // Issue side: which bank, which fold, which weight word; credits = output FIFO slots reserved by started folds.
+// nf_reg and w_addr_reg count from the first fold of the token (fold_base: 0, or SPLIT_NF for tuser 1).
 logic                    issue_bank_reg, issue_bank_next;
 logic [SF_WIDTH-1:0]     sf_reg, sf_next;
 logic [NF_WIDTH-1:0]     nf_reg, nf_next;
@@ -123,20 +134,26 @@ logic [CREDIT_WIDTH-1:0] credits_reg, credits_next;
 wire s_beat = s_axis_tvalid && s_axis_tready;
 wire fold_first = sf_reg == '0;
 wire fold_last = sf_reg == SF_WIDTH'(SF - 1);
-wire token_last = fold_last && nf_reg == NF_WIDTH'(NF - 1);
+wire split_hi = SPLIT_NF > 0 && bank_user_reg[issue_bank_reg];
+wire [NF_WIDTH-1:0] fold_base = split_hi ? NF_WIDTH'(SPLIT_NF) : '0;
+wire [NF_WIDTH-1:0] fold_end = SPLIT_NF == 0 ? NF_WIDTH'(NF - 1)  // the token's last fold, from fold_base
+                             : (split_hi ? NF_WIDTH'(NF - SPLIT_NF - 1) : NF_WIDTH'(SPLIT_NF - 1));
+wire nf_end = nf_reg == fold_end;
+wire token_last = fold_last && nf_end;
 // A fold starts only with a free output slot; the rest of the fold follows back to back.
 wire issue = bank_full_reg[issue_bank_reg] && (!fold_first || credits_reg < CREDIT_WIDTH'(OUT_FIFO_DEPTH));
 wire m_beat = m_axis_tvalid && m_axis_tready;
 
 assign s_axis_tready = !bank_full_reg[fill_bank_reg];
-assign w_rd_addr = w_addr_reg;
-assign b_rd_addr = B_ADDR_WIDTH'(nf_reg);
+assign w_rd_addr = w_addr_reg + (split_hi ? W_ADDR_WIDTH'(SPLIT_NF * SF) : '0);
+assign b_rd_addr = B_ADDR_WIDTH'(nf_reg + fold_base);
 
 always_comb begin
     fill_bank_next = fill_bank_reg;
     fill_addr_next = fill_addr_reg;
     bank_full_next = bank_full_reg;
     bank_last_next = bank_last_reg;
+    bank_user_next = bank_user_reg;
     issue_bank_next = issue_bank_reg;
     sf_next = sf_reg;
     nf_next = nf_reg;
@@ -148,6 +165,7 @@ always_comb begin
             fill_addr_next = '0;
             bank_full_next[fill_bank_reg] = 1'b1;
             bank_last_next[fill_bank_reg] = s_axis_tlast;
+            bank_user_next[fill_bank_reg] = s_axis_tuser;
             fill_bank_next = !fill_bank_reg;
         end else begin
             fill_addr_next = fill_addr_reg + 1'b1;
@@ -205,7 +223,7 @@ always_ff @(posedge clk) begin
     p_valid_reg <= MEM_LATENCY'({p_valid_reg, issue});
     p_first_reg <= MEM_LATENCY'({p_first_reg, fold_first});
     p_last_reg <= MEM_LATENCY'({p_last_reg, fold_last});
-    p_tlast_reg <= MEM_LATENCY'({p_tlast_reg, nf_reg == NF_WIDTH'(NF - 1) && bank_last_reg[issue_bank_reg]});
+    p_tlast_reg <= MEM_LATENCY'({p_tlast_reg, nf_end && bank_last_reg[issue_bank_reg]});
     if (rst) begin
         p_valid_reg <= '0;
     end
@@ -356,6 +374,7 @@ always_ff @(posedge clk) begin
     fill_addr_reg <= fill_addr_next;
     bank_full_reg <= bank_full_next;
     bank_last_reg <= bank_last_next;
+    bank_user_reg <= bank_user_next;
     issue_bank_reg <= issue_bank_next;
     sf_reg <= sf_next;
     nf_reg <= nf_next;
@@ -366,6 +385,7 @@ always_ff @(posedge clk) begin
         fill_addr_reg <= '0;
         bank_full_reg <= '0;
         bank_last_reg <= '0;
+        bank_user_reg <= '0;
         issue_bank_reg <= 1'b0;
         sf_reg <= '0;
         nf_reg <= '0;

@@ -270,6 +270,10 @@ wire                  in_beat = in_open && s_axis_tvalid && tb_s_tready && sel_s
 
 assign s_axis_tready = in_open && tb_s_tready && sel_s_tready;
 
+logic [LANES * 8-1:0] tb_r_tdata;  // no replay
+logic tb_r_tvalid, tb_r_tlast;
+wire unused_tb_replay = &{1'b0, tb_r_tdata, tb_r_tvalid, tb_r_tlast};
+
 token_buffer #(
     .WIDTH(LANES * 8),
     .DEPTH(N_MAX * BEATS)
@@ -284,7 +288,11 @@ token_buffer #(
     .m_axis_tdata(tb_m_tdata),
     .m_axis_tvalid(tb_m_tvalid),
     .m_axis_tready(tb_m_tready),
-    .m_axis_tlast(tb_m_tlast)
+    .m_axis_tlast(tb_m_tlast),
+    .m_axis_replay_tdata(tb_r_tdata),
+    .m_axis_replay_tvalid(tb_r_tvalid),
+    .m_axis_replay_tready(1'b0),
+    .m_axis_replay_tlast(tb_r_tlast)
 );
 
 // ---- score path: the stream or the selector --------------------------------------------------------------------

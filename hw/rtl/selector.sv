@@ -421,6 +421,10 @@ end else begin : g_pooled_div
     );
 end
 
+logic [IN_PE * 8-1:0] ubuf_r_tdata;  // no replay
+logic ubuf_r_tvalid, ubuf_r_tlast;
+wire unused_ubuf_replay = &{1'b0, ubuf_r_tdata, ubuf_r_tvalid, ubuf_r_tlast};
+
 token_buffer #(
     .WIDTH(IN_PE * 8),
     .DEPTH(N_MAX * H * UB / 2)
@@ -435,12 +439,20 @@ token_buffer #(
     .m_axis_tdata(ubuf_m_tdata),
     .m_axis_tvalid(ubuf_m_tvalid),
     .m_axis_tready(ubuf_m_tready),
-    .m_axis_tlast(spare_tlast[0])
+    .m_axis_tlast(spare_tlast[0]),
+    .m_axis_replay_tdata(ubuf_r_tdata),
+    .m_axis_replay_tvalid(ubuf_r_tvalid),
+    .m_axis_replay_tready(1'b0),
+    .m_axis_replay_tlast(ubuf_r_tlast)
 );
 
 logic [H*8-1:0] pbuf_m_tdata;
 logic           pbuf_m_tvalid, pbuf_m_tready;
 logic           pbuf_s_tready;
+
+logic [H * 8-1:0] pbuf_r_tdata;  // no replay
+logic pbuf_r_tvalid, pbuf_r_tlast;
+wire unused_pbuf_replay = &{1'b0, pbuf_r_tdata, pbuf_r_tvalid, pbuf_r_tlast};
 
 token_buffer #(
     .WIDTH(H * 8),
@@ -456,7 +468,11 @@ token_buffer #(
     .m_axis_tdata(pbuf_m_tdata),
     .m_axis_tvalid(pbuf_m_tvalid),
     .m_axis_tready(pbuf_m_tready),
-    .m_axis_tlast(spare_tlast[1])
+    .m_axis_tlast(spare_tlast[1]),
+    .m_axis_replay_tdata(pbuf_r_tdata),
+    .m_axis_replay_tvalid(pbuf_r_tvalid),
+    .m_axis_replay_tready(1'b0),
+    .m_axis_replay_tlast(pbuf_r_tlast)
 );
 
 wire unused_div = &{1'b0, pd_busy, pbuf_s_tready};

@@ -29,6 +29,7 @@ async def bench_linear(dut):
     dut.rst.value = Immediate(0)
     dut.s_axis_tvalid.value = 0
     dut.s_axis_tlast.value = 0
+    dut.s_axis_tuser.value = 0  # every fold of a token (no SPLIT_NF here)
     dut.s_axis_tdata.value = 0
     dut.m_axis_tready.value = 1
     dut.w_wr_en.value = 0

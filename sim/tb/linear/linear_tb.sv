@@ -3,7 +3,8 @@
 // output register, written by the testbench through simple write ports as the encoder block will fill them over
 // AXI). One Verilator build covers every parameter set; `sel` connects one instance to the shared ports (the
 // others see tvalid = 0 and write enables 0). Per-instance parameters come in packed lists, entry k at
-// [k*32 +: 32]; the shared ports are as wide as the widest instance, which uses their low bits.
+// [k*32 +: 32]; the shared ports are as wide as the widest instance, which uses their low bits. s_axis_tuser goes to
+// every instance: it picks a token's neuron folds where the instance has SPLIT_NF > 0 and is ignored elsewhere.
 
 `resetall
 `timescale 1ns / 1ps
@@ -18,6 +19,7 @@ module linear_tb #(
     parameter logic [8*32-1:0] ACC_OUTS = 256'd0,    // per instance: ACC_OUT
     parameter logic [8*32-1:0] MEM_LATENCIES = 256'd1,  // per instance: MEM_LATENCY
     parameter logic [8*32-1:0] MACS_PER_DSPS = 256'd1,  // per instance: MACS_PER_DSP
+    parameter logic [8*32-1:0] SPLIT_NFS = 256'd0,   // per instance: SPLIT_NF
     parameter int SHIFT_WIDTH = 7,                   // shared shift port width
     parameter int S_WIDTH = 32,                      // max SIMD*8
     parameter int M_WIDTH = 16,                      // max PE*8 or PE*32
@@ -35,6 +37,7 @@ module linear_tb #(
     input  wire logic                          s_axis_tvalid,
     output      logic                          s_axis_tready,
     input  wire logic                          s_axis_tlast,
+    input  wire logic                          s_axis_tuser,
 
     output      logic [M_WIDTH-1:0]            m_axis_tdata,
     output      logic                          m_axis_tvalid,
@@ -60,6 +63,7 @@ for (genvar k = 0; k < N_CFG; k++) begin : g_cfg
     localparam bit ACC_OUT = ACC_OUTS[k*32];
     localparam int MEM_LATENCY = int'(MEM_LATENCIES[k*32 +: 32]);
     localparam int MACS_PER_DSP = int'(MACS_PER_DSPS[k*32 +: 32]);
+    localparam int SPLIT_NF = int'(SPLIT_NFS[k*32 +: 32]);
     localparam int SF = IN_DIM / SIMD;
     localparam int NF = OUT_DIM / PE;
     localparam int WA = NF * SF > 1 ? $clog2(NF * SF) : 1;
@@ -105,7 +109,8 @@ for (genvar k = 0; k < N_CFG; k++) begin : g_cfg
         .ACC_OUT(ACC_OUT),
         .SHIFT_WIDTH(SHIFT_WIDTH),
         .MEM_LATENCY(MEM_LATENCY),
-        .MACS_PER_DSP(MACS_PER_DSP)
+        .MACS_PER_DSP(MACS_PER_DSP),
+        .SPLIT_NF(SPLIT_NF)
     ) dut (
         .clk(clk),
         .rst(rst),
@@ -114,6 +119,7 @@ for (genvar k = 0; k < N_CFG; k++) begin : g_cfg
         .s_axis_tvalid(s_axis_tvalid && on),
         .s_axis_tready(s_tready_v[k]),
         .s_axis_tlast(s_axis_tlast),
+        .s_axis_tuser(s_axis_tuser),
         .m_axis_tdata(m_tdata),
         .m_axis_tvalid(m_tvalid_v[k]),
         .m_axis_tready(m_axis_tready && on),

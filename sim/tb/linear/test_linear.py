@@ -3,10 +3,12 @@ with its own weight/bias BRAMs): every output lane checked against the golden li
 docs/arithmetic.md §3 / §2.3.
 
 Run from tests/test_rtl_linear.py, which builds linear_tb with the parameter sets listed in $SPVIT_TB_CONFIGS (JSON:
-[{name, IN_DIM, OUT_DIM, SIMD, PE, ACC_OUT, MEM_LATENCY[, MACS_PER_DSP]}, ...], instance k = entry k, selected by the
-`sel` port).
+[{name, IN_DIM, OUT_DIM, SIMD, PE, ACC_OUT, MEM_LATENCY[, MACS_PER_DSP][, SPLIT_NF]}, ...], instance k = entry k,
+selected by the `sel` port).
 Weights are loaded through the testbench top's memory write ports in the layout of
 spvit.sim.rtl_layout.linear_weight_words / linear_bias_words (the host driver's layout).
+Split sets (SPLIT_NF > 0): every token of every test carries a random tuser (on all its beats) and is checked against
+the golden row's outputs that tuser selects; the other sets drive tuser 0.
 
 Tests, each once per parameter set
 - run_test x (idle, backpressure): random int8 weights, biases up to +-2**30, sequences of random token counts,
@@ -15,7 +17,8 @@ Tests, each once per parameter set
   extreme int8 weights (-128 included, every sign pair of neighbouring rows: the PE pairs that MACS_PER_DSP=2 packs),
   whole rows of them (full-length reductions of -128 * -128) and random mixes.
 - test_throughput: one long sequence, no idle, no backpressure: measures cycles per token at steady state and
-  writes MAC utilisation = useful MACs / (SIMD * PE * cycles) to $SPVIT_TB_RESULT_JSON (one entry per set).
+  writes MAC utilisation = useful MACs (of the folds the tokens compute) / (SIMD * PE * cycles) to
+  $SPVIT_TB_RESULT_JSON (one entry per set).
 - test_reset_mid_stream: reset with tokens in flight; the next sequence must still be exact.
 """
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Cfg:
     ACC_OUT: int
     MEM_LATENCY: int
     MACS_PER_DSP: int = 1
+    SPLIT_NF: int = 0
 
     @property
     def SF(self):
@@ -70,6 +74,14 @@ class Cfg:
     @property
     def OUT_LANE(self):
         return 32 if self.ACC_OUT else 8
+
+    def computed(self, users) -> np.ndarray:
+        """[T, OUT_DIM] bool: the outputs each token computes by its tuser (0: the first SPLIT_NF * PE, 1: the rest;
+        all of them without a split)."""
+        split = self.SPLIT_NF * self.PE
+        if not split:
+            return np.ones((len(users), self.OUT_DIM), dtype=bool)
+        return (np.arange(self.OUT_DIM) >= split)[None, :] == np.asarray(users, dtype=bool)[:, None]
 
 
 def get_cfg(index: int) -> Cfg:
@@ -105,21 +117,37 @@ class TB(Testbench):
         self.set_shift(shift)
         return weight, bias, shift
 
-    async def send(self, x: np.ndarray):
-        """One sequence: tokens x [T, IN_DIM] int8 as SF beats of SIMD lanes each, tlast on the last beat."""
-        await self.source.send(AxiStreamFrame(lane_words(x, self.cfg.SIMD)))
+    def users(self, rng: np.random.Generator, tokens: int) -> np.ndarray:
+        """Each token's tuser: random for a split set (drawn only there: the other sets' stimuli stay as they were)."""
+        if self.cfg.SPLIT_NF:
+            return rng.integers(0, 2, tokens)
+        return np.zeros(tokens, dtype=np.int64)
 
-    async def recv(self, tokens: int) -> np.ndarray:
+    async def send(self, x: np.ndarray, users: np.ndarray):
+        """One sequence: tokens x [T, IN_DIM] int8 as SF beats of SIMD lanes each, tlast on the last beat; token t's
+        tuser users[t] on all its beats (linear.sv samples it with the last)."""
+        tuser = np.repeat(users, self.cfg.SF).tolist()
+        await self.source.send(AxiStreamFrame(lane_words(x, self.cfg.SIMD), tuser=tuser))
+
+    async def recv(self, users: np.ndarray) -> np.ndarray:
+        """One sequence's outputs, [T, OUT_DIM]: what each token computes in place (in output order, as the beats
+        come), 0 elsewhere."""
         c = self.cfg
+        computed = c.computed(users)
         frame = await self.sink.recv()
-        assert len(frame.tdata) == tokens * c.NF, \
-            f"{len(frame.tdata)} output beats for {tokens} tokens of {c.NF} beats (tlast misplaced?)"
-        return word_lanes(frame.tdata, c.PE, c.OUT_LANE).reshape(tokens, c.OUT_DIM)
+        beats = computed.sum() // c.PE
+        assert len(frame.tdata) == beats, \
+            f"{len(frame.tdata)} output beats for {len(users)} tokens of {beats} beats in all (tlast misplaced?)"
+        got = np.zeros(computed.shape, dtype=np.int64)
+        got[computed] = word_lanes(frame.tdata, c.PE, c.OUT_LANE)  # row-major: token by token, outputs ascending
+        return got
 
 
-def golden(x, weight, bias, shift, cfg: Cfg):
+def golden(x, users, weight, bias, shift, cfg: Cfg):
+    """The outputs each token computes by its tuser, 0 elsewhere (as TB.recv returns them)."""
     acc = linear(x, weight, bias)
-    return acc if cfg.ACC_OUT else requantize(acc, shift + GOLDEN_SHIFT_OFFSET)
+    out = acc if cfg.ACC_OUT else requantize(acc, shift + GOLDEN_SHIFT_OFFSET)
+    return np.where(cfg.computed(users), out, 0)
 
 
 def random_layer(rng: np.random.Generator, cfg: Cfg):
@@ -168,13 +196,15 @@ async def run_test(dut, cfg: int, idle: bool, backpressure: bool):
             x = rng.integers(-128, 128, (t, c.IN_DIM), dtype=np.int64)
             if rng.random() < 0.2:
                 x[:, :] = rng.choice([-128, 127])
-            await tb.send(x)
-            seqs.append(x)
+            users = tb.users(rng, t)
+            await tb.send(x, users)
+            seqs.append((x, users))
             sent_tokens += t
-        for k, x in enumerate(seqs):
-            got = await tb.recv(len(x))
-            mismatches += check(tb, f"group {groups} seq {k} shift {shift}", got, golden(x, weight, bias, shift, c))
-            lanes += got.size
+        for k, (x, users) in enumerate(seqs):
+            got = await tb.recv(users)
+            mismatches += check(tb, f"group {groups} seq {k} shift {shift}", got,
+                                golden(x, users, weight, bias, shift, c))
+            lanes += c.computed(users).sum()
         groups += 1
         if groups % 4 == 0 and sent_tokens < TOKENS:
             weight, bias = random_layer(rng, c)  # reload between sequences (the DUT is idle here)
@@ -226,10 +256,11 @@ async def test_saturation_corners(dut, cfg: int):
             shifts = shifts[::3]  # long tokens: a subset of the shifts keeps the run short
         for shift in shifts:
             tb.set_shift(shift)
-            await tb.send(x)
-            got = await tb.recv(len(x))
-            mismatches += check(tb, f"{name} shift {shift}", got, golden(x, weight, bias, shift, c))
-            lanes += got.size
+            users = tb.users(rng, len(x))
+            await tb.send(x, users)
+            got = await tb.recv(users)
+            mismatches += check(tb, f"{name} shift {shift}", got, golden(x, users, weight, bias, shift, c))
+            lanes += c.computed(users).sum()
             if c.ACC_OUT:
                 break  # the shift plays no part
     assert mismatches == 0, f"{mismatches} of {lanes} outputs differ from golden linear"
@@ -261,28 +292,31 @@ async def test_throughput(dut, cfg: int):
 
     mon = cocotb.start_soon(monitor())
     x = rng.integers(-128, 128, (THROUGHPUT_TOKENS, c.IN_DIM), dtype=np.int64)
-    await tb.send(x)
-    got = await tb.recv(len(x))
+    users = tb.users(rng, len(x))
+    await tb.send(x, users)
+    got = await tb.recv(users)
     mon.cancel()
-    mismatches = check(tb, "throughput", got, golden(x, weight, bias, shift, c))
-    assert mismatches == 0, f"{mismatches} of {got.size} outputs differ from golden linear"
+    mismatches = check(tb, "throughput", got, golden(x, users, weight, bias, shift, c))
+    outputs = c.computed(users).sum(axis=1)  # per token: the outputs of its folds
+    assert mismatches == 0, f"{mismatches} of {outputs.sum()} outputs differ from golden linear"
 
     # latency of an idle array: last input beat of token 0 -> first output beat (documented in linear.sv)
     latency = out_cycles[0] - in_cycles[c.SF - 1]
     assert latency == c.SF + c.MEM_LATENCY + 3, f"latency {latency}, documented SF + MEM_LATENCY + 3"
-    beat_cycles = out_cycles
     # steady state: skip the first quarter of the tokens (pipeline fill), time the last beats of the rest
-    last_beats = beat_cycles[c.NF - 1::c.NF]
-    assert len(last_beats) == THROUGHPUT_TOKENS
+    last_beats = [out_cycles[b - 1] for b in np.cumsum(outputs // c.PE)]
     first = THROUGHPUT_TOKENS // 4
+    timed = slice(first + 1, None)  # the tokens whose cycles are timed
     cycles_per_token = (last_beats[-1] - last_beats[first]) / (THROUGHPUT_TOKENS - 1 - first)
-    utilisation = c.IN_DIM * c.OUT_DIM / (c.SIMD * c.PE * cycles_per_token)
-    tb.log.info("[%s] steady state: %.2f cycles/token (ideal %d), MAC utilisation %.3f (IN %d OUT %d SIMD %d PE %d), "
-                "latency %d", c.name, cycles_per_token, c.NF * c.SF, utilisation, c.IN_DIM, c.OUT_DIM, c.SIMD, c.PE,
+    # split sets: tokens of either fold range, so the ideal is their mean cost and only their folds' MACs count
+    ideal = float(np.mean(outputs[timed] // c.PE * c.SF))
+    utilisation = c.IN_DIM * outputs[timed].mean() / (c.SIMD * c.PE * cycles_per_token)
+    tb.log.info("[%s] steady state: %.2f cycles/token (ideal %.2f), MAC utilisation %.3f (IN %d OUT %d SIMD %d PE %d), "
+                "latency %d", c.name, cycles_per_token, ideal, utilisation, c.IN_DIM, c.OUT_DIM, c.SIMD, c.PE,
                 latency)
     if RESULT_JSON:
         stats = json.loads(open(RESULT_JSON).read()) if os.path.exists(RESULT_JSON) else {}
-        stats[c.name] = dict(cycles_per_token=cycles_per_token, ideal_cycles_per_token=c.NF * c.SF,
+        stats[c.name] = dict(cycles_per_token=cycles_per_token, ideal_cycles_per_token=ideal,
                              mac_utilisation=utilisation, latency=latency, tokens=THROUGHPUT_TOKENS,
                              **CONFIGS[cfg])
         with open(RESULT_JSON, "w") as fh:
@@ -298,14 +332,16 @@ async def test_reset_mid_stream(dut, cfg: int):
     rng = await tb.begin(123 + cfg)
     weight, bias, shift = await tb.load_random_layer(rng)
     tb.sink.pause = True  # outputs pile up: FIFO full, both input banks full
-    # 12 tokens: more than both banks and the 8-beat FIFO hold; wait for as long as they would take unstalled
-    await tb.send(rng.integers(-128, 128, (12, c.IN_DIM), dtype=np.int64))
+    # 12 tokens (of >= 1 output beat): more than both banks and the 8-beat FIFO hold; wait for as long as they would
+    # take unstalled
+    await tb.send(rng.integers(-128, 128, (12, c.IN_DIM), dtype=np.int64), tb.users(rng, 12))
     await ClockCycles(dut.clk, 12 * c.NF * c.SF + 20)
     assert dut.s_axis_tready.value == 0, "expected a stalled input (both banks full)"
     await tb.reset_mid_stream("m_axis_tvalid")
     x = rng.integers(-128, 128, (3, c.IN_DIM), dtype=np.int64)
-    await tb.send(x)
-    got = await tb.recv(len(x))
-    assert check(tb, "after reset", got, golden(x, weight, bias, shift, c)) == 0, "wrong outputs after reset"
+    users = tb.users(rng, len(x))
+    await tb.send(x, users)
+    got = await tb.recv(users)
+    assert check(tb, "after reset", got, golden(x, users, weight, bias, shift, c)) == 0, "wrong outputs after reset"
     await ClockCycles(dut.clk, 4)
     assert tb.sink.empty(), "stale output beats after reset"
