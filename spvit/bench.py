@@ -442,13 +442,14 @@ def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, st
     lnp = bp["LN_PARALLEL"]
     layers = {"qkv": (d, 3 * d, bp["QKV_SIMD"], bp["QKV_PE"], 1), "proj": (d, d, bp["PROJ_SIMD"], bp["PROJ_PE"], 0),
               "fc1": (d, m, bp["FC1_SIMD"], bp["FC1_PE"], 0), "fc2": (m, d, bp["FC2_SIMD"], bp["FC2_PE"], 0)}
+    split = {"qkv": {"SPLIT_NF": d // bp["QKV_PE"]}}  # k/v first, q later
     pw = 12 * d * d // 16 + m + 16  # parameter words (upper bound) -> COUNT_WIDTH
     sets = {"SETS": bp["PARAM_SETS"]} if bp["PARAM_SETS"] > 1 else {}  # parameter memories: one copy per set
     out = [("layernorm", "layernorm", dict(D=d, PARALLEL=lnp, EPS_WIDTH=41, SHIFT_WIDTH=7, BUFFERS=2), 2)]
     for name, (i, o, s, p, acc) in layers.items():
         out.append((f"linear {name}", "linear", dict(IN_DIM=i, OUT_DIM=o, SIMD=s, PE=p, ACC_OUT=acc, SHIFT_WIDTH=7,
                                                      MEM_LATENCY=1, OUT_FIFO_DEPTH=8,
-                                                     MACS_PER_DSP=bp["LINEAR_MACS_PER_DSP"]), 1))
+                                                     MACS_PER_DSP=bp["LINEAR_MACS_PER_DSP"], **split.get(name, {})), 1))
     out.append(("attention", "attention", dict(N_MAX=n, DH=d // h, QK_SIMD=bp["QK_SIMD"]), h))
     for name, (i, o, s, p, acc) in layers.items():
         out.append((f"linear_wmem {name}", "linear_wmem", dict(IN_DIM=i, OUT_DIM=o, SIMD=s, PE=p, **sets), 1))
@@ -457,7 +458,8 @@ def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, st
          bp["QKV_PE"]),
         ("residual_add", "residual_add", dict(PARALLEL=16, FRAC_WIDTH=6, FRAC_MIN=-8, FRAC_MAX=16), 2),
         ("lut gelu", "lut", dict(PARALLEL=bp["FC1_PE"], **sets), 1),
-        ("token_buffer", "token_buffer", dict(WIDTH=128, DEPTH=n * d // 16), 2),
+        ("token_buffer x", "token_buffer", dict(WIDTH=128, DEPTH=n * d // 16, REPLAY=1), 1),
+        ("token_buffer x1", "token_buffer", dict(WIDTH=128, DEPTH=n * d // 16), 1),
         ("lane_mem ln G", "lane_mem", dict(N=d, LANE_WIDTH=16, RD_LANES=lnp, **sets), 2),
         ("lane_mem ln B", "lane_mem", dict(N=d, LANE_WIDTH=32, RD_LANES=lnp, **sets), 2),
         ("lane_mem qkv bias", "lane_mem", dict(N=3 * d, LANE_WIDTH=32, RD_LANES=bp["QKV_PE"], **sets), 1),
@@ -466,7 +468,7 @@ def design_instances(cfg: ModelConfig, bp: dict, pp: dict) -> list[tuple[str, st
         ("lane_mem fc2 bias", "lane_mem", dict(N=d, LANE_WIDTH=32, RD_LANES=bp["FC2_PE"], **sets), 1),
         ("axis_lanes ln in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=16, OUT_LANES=lnp), 2),
         ("axis_lanes qkv in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=lnp, OUT_LANES=bp["QKV_SIMD"]), 1),
-        ("axis_lanes qkv token", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=bp["QKV_PE"], OUT_LANES=3 * d), 1),
+        ("axis_lanes qkv slice", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=bp["QKV_PE"], OUT_LANES=d), 1),
         ("axis_lanes proj in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=d, OUT_LANES=bp["PROJ_SIMD"]), 1),
         ("axis_lanes res1", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=bp["PROJ_PE"], OUT_LANES=16), 1),
         ("axis_lanes fc1 in", "axis_lanes", dict(LANE_WIDTH=8, IN_LANES=lnp, OUT_LANES=bp["FC1_SIMD"]), 1),
